@@ -1,0 +1,190 @@
+/**
+ * Net devices, rx queues, NAPI contexts, and the core-managed binding of a memory provider to an
+ * rx queue (netif_mp_open_rxq / netif_mp_close_rxq). A pool created for a queue takes the
+ * provider from the queue, never from the driver's params: only providers that codegen found in
+ * plugins/ (the generated registry) can be bound.
+ */
+import { providerKind } from "#dispatch";
+import { PagePoolError } from "./errors.ts";
+import { type DmaDevice, defaultDmaDevice } from "./page-alloc.ts";
+import type { PagePool } from "./page-pool.ts";
+import type { MemoryProviderOps } from "./provider.ts";
+
+// --- execution context: which CPU runs, and whether it is in softirq (NAPI) context ---
+
+/**
+ * The model's "current CPU". The model is single-threaded; a test or the simulator switches
+ * context with napiRun()/onCpu() to say where the code below runs, which decides whether a put
+ * may recycle straight into the cache (page_pool_napi_local).
+ */
+export const cpu = { id: 0, inSoftirq: false };
+
+/** Runs `fn` as CPU `id` in process context. */
+export function onCpu<T>(id: number, fn: () => T): T {
+  const saved = cpu.id;
+  const savedSoftirq = cpu.inSoftirq;
+  cpu.id = id;
+  cpu.inSoftirq = false;
+  try {
+    return fn();
+  } finally {
+    cpu.id = saved;
+    cpu.inSoftirq = savedSoftirq;
+  }
+}
+
+let nextNapiId = 1;
+
+/** struct napi_struct: the softirq context a queue's pool is consumed from. */
+export class Napi {
+  readonly id: number;
+  /** CPU currently running this NAPI's poll, or -1 (napi->list_owner). */
+  listOwner = -1;
+  constructor() {
+    this.id = nextNapiId++;
+  }
+}
+
+/** Runs `fn` as `napi`'s poll on the current CPU: in softirq, owning the NAPI. */
+export function napiRun<T>(napi: Napi, fn: () => T): T {
+  const savedSoftirq = cpu.inSoftirq;
+  const savedOwner = napi.listOwner;
+  cpu.inSoftirq = true;
+  napi.listOwner = cpu.id;
+  try {
+    return fn();
+  } finally {
+    cpu.inSoftirq = savedSoftirq;
+    napi.listOwner = savedOwner;
+  }
+}
+
+// --- devices and queues ---
+
+/** pp_memory_provider_params: what a pool created for the queue inherits. */
+export interface MpParams {
+  ops: MemoryProviderOps | null;
+  priv: unknown;
+}
+
+export class RxQueue {
+  readonly netdev: NetDevice;
+  readonly index: number;
+  readonly napi: Napi;
+  mpParams: MpParams = { ops: null, priv: null };
+  /** Pools created for this queue that are not yet freed. */
+  readonly pools = new Set<PagePool>();
+  /** How many times the queue was restarted (by a provider bind or unbind). */
+  restarts = 0;
+  constructor(netdev: NetDevice, index: number) {
+    this.netdev = netdev;
+    this.index = index;
+    this.napi = new Napi();
+  }
+}
+
+let nextIfindex = 2; // 1 is lo
+
+export interface NetDeviceOptions {
+  name?: string;
+  rxQueues?: number;
+  dev?: DmaDevice;
+  /** ethtool tcp-data-split; providers need header split (netif_mp_open_rxq refuses otherwise). */
+  tcpDataSplit?: boolean;
+}
+
+export class NetDevice {
+  readonly ifindex: number;
+  readonly name: string;
+  readonly dev: DmaDevice;
+  readonly rxQueues: RxQueue[];
+  tcpDataSplit: boolean;
+  registered = true;
+  /**
+   * Driver hook for a queue restart (netdev_rx_queue_restart): a driver re-creates the queue's
+   * page pool here so the new pool picks up the new provider. Default: nothing.
+   */
+  onQueueRestart: ((rxq: RxQueue) => void) | null = null;
+
+  constructor(opts: NetDeviceOptions = {}) {
+    const n = opts.rxQueues ?? 1;
+    if (!Number.isInteger(n) || n < 1 || n > 1024)
+      throw new PagePoolError("EINVAL", `rxQueues must be an integer in [1, 1024], got ${opts.rxQueues}`);
+    this.ifindex = nextIfindex++;
+    this.name = opts.name ?? `eth${this.ifindex - 2}`;
+    this.dev = opts.dev ?? defaultDmaDevice();
+    this.tcpDataSplit = opts.tcpDataSplit ?? true;
+    this.rxQueues = Array.from({ length: n }, (_, i) => new RxQueue(this, i));
+  }
+
+  rxQueue(idx: number): RxQueue {
+    if (!Number.isInteger(idx) || idx < 0 || idx >= this.rxQueues.length)
+      throw new PagePoolError(
+        "EINVAL",
+        `${this.name}: rx queue ${idx} out of range [0, ${this.rxQueues.length})`,
+      );
+    return this.rxQueues[idx];
+  }
+
+  /**
+   * netif_mp_open_rxq(): binds a provider to a queue and restarts it. Only registered providers
+   * (found by codegen in plugins/) can be bound; `ops` must be the provider's frozen table.
+   */
+  bindRxQueue(queueIdx: number, ops: MemoryProviderOps, priv: unknown): RxQueue {
+    if (!this.registered) throw new PagePoolError("ENODEV", `${this.name} is unregistered`);
+    const rxq = this.rxQueue(queueIdx);
+    if (providerKind(ops) === 0)
+      throw new PagePoolError(
+        "EFAULT",
+        `provider "${(ops as { name?: string })?.name}" is not a registered provider (only plugins/ found by codegen can be bound)`,
+      );
+    if (!this.tcpDataSplit) throw new PagePoolError("EINVAL", `${this.name}: tcp-data-split is disabled`);
+    if (rxq.mpParams.ops)
+      throw new PagePoolError(
+        "EEXIST",
+        `${this.name} rx queue ${queueIdx}: designated queue already memory provider bound`,
+      );
+    rxq.mpParams = { ops, priv };
+    this.#restart(rxq);
+    return rxq;
+  }
+
+  /**
+   * netif_mp_close_rxq(): unbinds and restarts the queue. Pools created while bound keep their
+   * provider (copied at creation) and work until they drain.
+   */
+  unbindRxQueue(queueIdx: number, priv?: unknown): void {
+    const rxq = this.rxQueue(queueIdx);
+    if (!rxq.mpParams.ops)
+      throw new PagePoolError("ENOENT", `${this.name} rx queue ${queueIdx}: no memory provider bound`);
+    if (priv !== undefined && rxq.mpParams.priv !== priv)
+      throw new PagePoolError(
+        "EINVAL",
+        `${this.name} rx queue ${queueIdx}: bound to a different provider instance`,
+      );
+    rxq.mpParams = { ops: null, priv: null };
+    if (this.registered) this.#restart(rxq);
+  }
+
+  /**
+   * unregister_netdevice(): providers still bound get `uninstall`; pools outlive the device
+   * (they are moved off it, which makes a stalled one "invisible" and worth a periodic warning).
+   */
+  unregister(): void {
+    if (!this.registered) return;
+    this.registered = false;
+    for (const rxq of this.rxQueues) {
+      const { ops, priv } = rxq.mpParams;
+      if (ops) {
+        ops.uninstall?.(priv, rxq);
+        rxq.mpParams = { ops: null, priv: null };
+      }
+      for (const pool of rxq.pools) pool.netdevGone();
+    }
+  }
+
+  #restart(rxq: RxQueue): void {
+    rxq.restarts++;
+    this.onQueueRestart?.(rxq);
+  }
+}

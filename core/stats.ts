@@ -1,0 +1,81 @@
+/**
+ * The kernel's 11 page_pool counters (struct page_pool_alloc_stats + page_pool_recycle_stats),
+ * in the kernel's order. This tuple is the one source of truth for their names: the pool, its
+ * `describe()`, the simulator and the benchmark report all read it.
+ */
+export const STAT_NAMES = [
+  "fast",
+  "slow",
+  "slowHighOrder",
+  "empty",
+  "refill",
+  "waive",
+  "cached",
+  "cacheFull",
+  "ring",
+  "ringFull",
+  "releasedRefcnt",
+] as const;
+export type StatName = (typeof STAT_NAMES)[number];
+
+/** The ethtool strings the kernel prints for the same counters (net/core/page_pool.c pp_stats[]). */
+export const ETHTOOL_STAT_NAMES = [
+  "rx_pp_alloc_fast",
+  "rx_pp_alloc_slow",
+  "rx_pp_alloc_slow_ho",
+  "rx_pp_alloc_empty",
+  "rx_pp_alloc_refill",
+  "rx_pp_alloc_waive",
+  "rx_pp_recycle_cached",
+  "rx_pp_recycle_cache_full",
+  "rx_pp_recycle_ring",
+  "rx_pp_recycle_ring_full",
+  "rx_pp_recycle_released_ref",
+] as const;
+
+// Indices into a pool's stats Float64Array; hot paths do `st[S_FAST]++`.
+export const S_FAST = 0;
+export const S_SLOW = 1;
+export const S_SLOW_HIGH_ORDER = 2;
+export const S_EMPTY = 3;
+export const S_REFILL = 4;
+export const S_WAIVE = 5;
+export const S_CACHED = 6;
+export const S_CACHE_FULL = 7;
+export const S_RING = 8;
+export const S_RING_FULL = 9;
+export const S_RELEASED_REFCNT = 10;
+export const NUM_STATS = STAT_NAMES.length;
+
+export interface PagePoolStats {
+  alloc: { fast: number; slow: number; slowHighOrder: number; empty: number; refill: number; waive: number };
+  recycle: { cached: number; cacheFull: number; ring: number; ringFull: number; releasedRefcnt: number };
+}
+
+/** Builds the nested `page_pool_get_stats` shape from the flat counters (control path only). */
+export function statsFromArray(st: ArrayLike<number>): PagePoolStats {
+  return {
+    alloc: {
+      fast: st[S_FAST],
+      slow: st[S_SLOW],
+      slowHighOrder: st[S_SLOW_HIGH_ORDER],
+      empty: st[S_EMPTY],
+      refill: st[S_REFILL],
+      waive: st[S_WAIVE],
+    },
+    recycle: {
+      cached: st[S_CACHED],
+      cacheFull: st[S_CACHE_FULL],
+      ring: st[S_RING],
+      ringFull: st[S_RING_FULL],
+      releasedRefcnt: st[S_RELEASED_REFCNT],
+    },
+  };
+}
+
+/** Flat `{fast: n, slow: n, …}` record in STAT_NAMES order, for reports and JSON. */
+export function flatStats(st: ArrayLike<number>): Record<StatName, number> {
+  const out = {} as Record<StatName, number>;
+  for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i]] = st[i];
+  return out;
+}

@@ -1,0 +1,2 @@
+/** @module basic: host pages, one per slow-path call; the reference and test provider. */
+export * from "./provider.ts";

@@ -1,0 +1,79 @@
+/**
+ * basic: the smallest real provider, over the host page allocator (the kernel RFC's PP_MP_BASIC
+ * test provider). One page per allocNetmems call, mapped for DMA by the provider; released pages
+ * are unmapped and given back to the page allocator (releaseNetmem returns true).
+ *
+ * State (pool.mpPriv, set at bind time) is a BasicProvider; its counters let tests see every call.
+ */
+import type { PagePoolError } from "../../core/errors.ts";
+import type { RxQueue } from "../../core/netdev.ts";
+import { type NetmemRef, nm } from "../../core/netmem.ts";
+import type { PagePool } from "../../core/page-pool.ts";
+import { type MemoryProviderOps, netmemSetPagePool, niovSetDmaAddr } from "../../core/provider.ts";
+
+export class BasicProvider {
+  allocs = 0;
+  releases = 0;
+  inits = 0;
+  destroys = 0;
+  uninstalls = 0;
+  /** Fault injection: init throws this (a provider refusing a pool). */
+  failInit: PagePoolError | null = null;
+  constructor(opts: { failInit?: PagePoolError } = {}) {
+    this.failInit = opts.failInit ?? null;
+  }
+}
+
+function priv(pool: PagePool): BasicProvider {
+  return pool.mpPriv as BasicProvider;
+}
+
+export function basicAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
+  const ref = pool.pages.allocPages(pool.order, pool.nid);
+  if (ref === 0) return 0;
+  const addr = pool.dev.mapPage(ref);
+  if (addr === 0) {
+    pool.pages.putPage(ref);
+    return 0;
+  }
+  niovSetDmaAddr(ref, addr);
+  netmemSetPagePool(pool, ref);
+  priv(pool).allocs++;
+  return ref;
+}
+
+export function basicReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+  pool.dev.unmapPage(netmem);
+  nm.dma[netmem >>> 1] = 0;
+  priv(pool).releases++;
+  return true; // the core puts the page back to the page allocator
+}
+
+export function basicInit(pool: PagePool): void {
+  const p = priv(pool);
+  if (p.failInit) throw p.failInit;
+  p.inits++;
+}
+
+export function basicDestroy(pool: PagePool): void {
+  priv(pool).destroys++;
+}
+
+export function basicNlFill(priv: unknown, _rxq: RxQueue | null): Record<string, unknown> {
+  const p = priv as BasicProvider;
+  return { basic: { allocs: p.allocs, releases: p.releases } };
+}
+
+export function basicUninstall(priv: unknown, _rxq: RxQueue): void {
+  (priv as BasicProvider).uninstalls++;
+}
+
+export const basicOps = Object.freeze({
+  name: "basic",
+  allocNetmems: basicAllocNetmems,
+  releaseNetmem: basicReleaseNetmem,
+  init: basicInit,
+  destroy: basicDestroy,
+  nlFill: basicNlFill,
+  uninstall: basicUninstall,
+}) satisfies MemoryProviderOps;
