@@ -130,7 +130,8 @@ type PoolState = "live" | "detached" | "freed";
 export class PagePool {
   readonly id: number;
   readonly order: number;
-  readonly nid: number;
+  /** Preferred NUMA node (p.nid); page_pool_update_nid() changes it. */
+  nid: number;
   readonly maxLen: number;
   readonly offset: number;
   readonly flags: number;
@@ -421,6 +422,7 @@ export class PagePool {
       ref = this.#drainFrag(ref);
       if (ref !== 0) {
         // The page came back with no other user: reuse it at once.
+        this.fragPage = ref;
         this.st[S_CACHED]++;
         this.st[S_FAST]++;
         this.fragUsers = 1;
@@ -804,6 +806,16 @@ export class PagePool {
     }
     poolsById.delete(this.id);
     this.rxq?.pools.delete(this);
+  }
+
+  /**
+   * page_pool_update_nid(): the driver moved the queue's IRQ to another node. Pages of the old
+   * node still in the ring are then waived on refill (returned, counted `waive`).
+   */
+  updateNid(nid: number): void {
+    if (!Number.isInteger(nid) || nid < NUMA_NO_NODE)
+      throw new PagePoolError("EINVAL", `nid must be >= -1, got ${nid}`);
+    this.nid = nid;
   }
 
   /** The pool's net device went away (page_pool_unreg_netdev): the pool becomes invisible. */
