@@ -17,7 +17,6 @@ import {
   type ObjectLiteralExpression,
   Project,
   type SourceFile,
-  SyntaxKind,
   type VariableDeclaration,
 } from "ts-morph";
 
@@ -130,7 +129,8 @@ function mentionsContract(decl: VariableDeclaration): boolean {
   if (!init) return false;
   if (/\bMemoryProviderOps\b/.test(decl.getTypeNode()?.getText() ?? "")) return true;
   for (let cur: Node = init; ; ) {
-    if (Node.isSatisfiesExpression(cur) && /\bMemoryProviderOps\b/.test(cur.getTypeNode().getText())) return true;
+    if (Node.isSatisfiesExpression(cur) && /\bMemoryProviderOps\b/.test(cur.getTypeNode()?.getText() ?? ""))
+      return true;
     if (Node.isSatisfiesExpression(cur) || Node.isAsExpression(cur) || Node.isParenthesizedExpression(cur))
       cur = cur.getExpression();
     else break;
@@ -273,14 +273,21 @@ export function inspect(opts: InspectOptions): Model {
         const local = sf.getVariableDeclaration(ident);
         const imported = sf
           .getImportDeclarations()
-          .some((i) => i.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === ident));
-        if (imported) add(line, `${key} must be an exported named function declared in this file (${ident} is imported)`);
+          .some((i) =>
+            i.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === ident),
+          );
+        if (imported)
+          add(line, `${key} must be an exported named function declared in this file (${ident} is imported)`);
         else if (local)
           add(
             lineOf(local),
             `${key} must be an exported named function: ${ident} is a variable, not a module-level function declaration`,
           );
-        else add(line, `${key} must be an exported named function: ${ident} is not a module-level function of this file`);
+        else
+          add(
+            line,
+            `${key} must be an exported named function: ${ident} is not a module-level function of this file`,
+          );
         continue;
       }
       if (!fn.isExported()) {
@@ -288,7 +295,10 @@ export function inspect(opts: InspectOptions): Model {
         continue;
       }
       if (!fn.hasBody()) {
-        add(lineOf(fn), `${key} must be an exported named function with a body (${ident} is a declaration only)`);
+        add(
+          lineOf(fn),
+          `${key} must be an exported named function with a body (${ident} is a declaration only)`,
+        );
         continue;
       }
       // The type checker: the function must fit the contract's signature for this op.
@@ -296,7 +306,13 @@ export function inspect(opts: InspectOptions): Model {
       if (want && !fn.getType().isAssignableTo(want.getType())) {
         add(
           lineOf(fn),
-          `${key}: ${ident} has type ${fn.getType().getText(fn)}, not assignable to MemoryProviderOps.${key}`,
+          `${key}: ${ident}(${fn
+            .getParameters()
+            .map((x) => x.getText())
+            .join(", ")}) does not match MemoryProviderOps.${key}${want
+            .getText()
+            .replace(/^\w+\??/, "")
+            .replace(/;$/, "")}`,
         );
         continue;
       }
@@ -327,7 +343,11 @@ export function inspect(opts: InspectOptions): Model {
   for (const p of found) {
     const prev = byName.get(p.name);
     if (prev) {
-      problems.push({ file: p.relFile, line: 1, message: `duplicate provider name "${p.name}" (also ${prev.relFile})` });
+      problems.push({
+        file: p.relFile,
+        line: 1,
+        message: `duplicate provider name "${p.name}" (also ${prev.relFile})`,
+      });
       continue;
     }
     byName.set(p.name, p);

@@ -1,0 +1,2 @@
+/** @module synth-07: synthetic provider for the dispatch sweep (bench only). */
+export * from "./provider.ts";

@@ -1,0 +1,232 @@
+/**
+ * Pure logic over recorded results (no timing, no I/O): merging the processes' reports into one
+ * figure per (engine, variant, bench), the spread across processes, the verdict (variant /
+ * ops-table ratios and whether they are inside the noise) and the cost accounting against the
+ * kernel's published figures. bench/merge.test.ts runs all of it on recorded fixtures.
+ */
+import type { BenchResult } from "./harness.ts";
+
+/** One measured process's result for one bench, tagged with where it ran. */
+export interface RunRecord {
+  engine: string;
+  /** Variant label: ops-table, if-chain, icall-wrapper, icall-pgo (the profile-guided build). */
+  variant: string;
+  /** Provider set: "real" (the project's generated dispatchers) or "synthetic". */
+  set: string;
+  /** Which process (repetition) this came from. */
+  rep: number;
+  result: BenchResult;
+}
+
+export interface Figure {
+  engine: string;
+  variant: string;
+  set: string;
+  scenario: string;
+  id: string;
+  path: string;
+  degree: number;
+  label: string;
+  synthetic: boolean;
+  providers: string[];
+  /** ns per operation: the median across processes of each process's p50 / p75. */
+  p50: number;
+  p75: number;
+  /** ns per operation: the mean across processes of each process's mean. */
+  mean: number;
+  /** Relative half-range of the processes' p50s around the median (0.03 = ±3%); NaN with one run. */
+  spread: number;
+  /** Number of processes merged. */
+  runs: number;
+  perProcessP50: number[];
+  optimisedOut: boolean;
+  errors: string[];
+  /** Extra figures: numbers are the median across processes, others the first process's value. */
+  extra: Record<string, number | string | boolean>;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Half the range of `xs` relative to their median; NaN for fewer than two values. */
+export function relativeSpread(xs: readonly number[]): number {
+  if (xs.length < 2) return Number.NaN;
+  const med = median(xs);
+  if (!(med > 0)) return Number.NaN;
+  return (Math.max(...xs) - Math.min(...xs)) / 2 / med;
+}
+
+export function figureKey(f: { engine: string; variant: string; scenario: string; id: string }): string {
+  return `${f.engine}|${f.variant}|${f.scenario}|${f.id}`;
+}
+
+/** Merges per-process records into figures, sorted by engine, path, degree, variant. */
+export function mergeRuns(records: readonly RunRecord[]): Figure[] {
+  const groups = new Map<string, RunRecord[]>();
+  for (const r of records) {
+    const k = figureKey({ engine: r.engine, variant: r.variant, scenario: r.result.scenario, id: r.result.id });
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(r);
+  }
+  const out: Figure[] = [];
+  for (const g of groups.values()) {
+    const ok = g.filter((r) => !r.result.error);
+    const first = g[0];
+    const p50s = ok.map((r) => r.result.perOp.p50);
+    const extra: Figure["extra"] = {};
+    for (const r of ok)
+      for (const [k, v] of Object.entries(r.result.extra)) if (!(k in extra)) extra[k] = v;
+    for (const k of Object.keys(extra))
+      if (typeof extra[k] === "number")
+        extra[k] = median(ok.map((r) => r.result.extra[k]).filter((v): v is number => typeof v === "number"));
+    out.push({
+      engine: first.engine,
+      variant: first.variant,
+      set: first.set,
+      scenario: first.result.scenario,
+      id: first.result.id,
+      path: first.result.path,
+      degree: first.result.degree,
+      label: first.result.label,
+      synthetic: first.result.synthetic,
+      providers: first.result.providers,
+      p50: median(p50s),
+      p75: median(ok.map((r) => r.result.perOp.p75)),
+      mean: ok.length ? ok.reduce((a, r) => a + r.result.perOp.avg, 0) / ok.length : Number.NaN,
+      spread: relativeSpread(p50s),
+      runs: ok.length,
+      perProcessP50: p50s,
+      optimisedOut: g.some((r) => r.result.optimisedOut),
+      errors: g.filter((r) => r.result.error).map((r) => r.result.error!.split("\n")[0]),
+      extra,
+    });
+  }
+  const order = (f: Figure) => [f.engine, f.path, String(f.degree).padStart(3, "0"), f.variant].join("|");
+  return out.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+}
+
+/** Smallest relative difference the verdict ever calls real, whatever the measured spread. */
+export const NOISE_FLOOR = 0.02;
+export const REFERENCE_VARIANT = "ops-table";
+
+export interface VerdictRow {
+  engine: string;
+  path: string;
+  degree: number;
+  id: string;
+  synthetic: boolean;
+  variant: string;
+  reference: string;
+  /** variant p50 / reference p50. */
+  ratio: number;
+  /** Combined relative noise: spread(variant) + spread(reference), at least NOISE_FLOOR; NaN if unknown. */
+  noise: number;
+  /** "faster" | "slower" | "inside noise" | "noise unknown" */
+  call: "faster" | "slower" | "inside noise" | "noise unknown";
+}
+
+/**
+ * Ratios of every variant to the reference (ops-table) for every bench measured under both,
+ * per engine. A difference is "inside noise" when |ratio - 1| <= the two spreads added (the
+ * processes' p50s of either could be anywhere in their range), floored at NOISE_FLOOR.
+ */
+export function verdict(figs: readonly Figure[], reference = REFERENCE_VARIANT): VerdictRow[] {
+  const refs = new Map<string, Figure>();
+  for (const f of figs) if (f.variant === reference) refs.set(`${f.engine}|${f.scenario}|${f.id}`, f);
+  const rows: VerdictRow[] = [];
+  for (const f of figs) {
+    if (f.variant === reference || f.errors.length > 0 || !(f.p50 > 0)) continue;
+    const r = refs.get(`${f.engine}|${f.scenario}|${f.id}`);
+    if (!r || !(r.p50 > 0)) continue;
+    const ratio = f.p50 / r.p50;
+    const known = Number.isFinite(f.spread) && Number.isFinite(r.spread);
+    const noise = known ? Math.max(NOISE_FLOOR, f.spread + r.spread) : Number.NaN;
+    const call: VerdictRow["call"] = !known
+      ? "noise unknown"
+      : Math.abs(ratio - 1) <= noise
+        ? "inside noise"
+        : ratio < 1
+          ? "faster"
+          : "slower";
+    rows.push({
+      engine: f.engine,
+      path: f.path,
+      degree: f.degree,
+      id: f.id,
+      synthetic: f.synthetic,
+      variant: f.variant,
+      reference,
+      ratio,
+      noise,
+      call,
+    });
+  }
+  return rows;
+}
+
+/** One verdict line: `if-chain / ops-table = 0.42x on node at degree 2, p50; spread ±3% (faster)`. */
+export function verdictLine(v: VerdictRow): string {
+  const where = v.degree > 0 ? ` at degree ${v.degree}${v.synthetic ? " (synthetic)" : ""}` : "";
+  const noise = Number.isFinite(v.noise) ? `±${(v.noise * 100).toFixed(0)}%` : "unknown";
+  return `${v.variant} / ${v.reference} = ${v.ratio.toFixed(2)}x on ${v.engine} ${v.path}${where}, p50; spread ${noise} (${v.call})`;
+}
+
+/**
+ * The kernel's per-element figures (kernel-facts.md section 7, tasklet/softirq unless noted), ns.
+ * bench_page_pool_simple: 01 fast_path, 02 ptr_ring, 03 slow.
+ */
+export const KERNEL_FIGURES = [
+  { source: "Jesper, Jan 2025, E5-1650 v4, 6.13-rc6 (after fix)", fast: 5.49, ring: 15.8, slow: 78.9 },
+  { source: "Jesper, Jan 2025, no-softirq", fast: 5.54, ring: 17.1, slow: 75.8 },
+  { source: "Jesper, Dec 2022", fast: 4.48, ring: 13.1, slow: 48.3 },
+] as const;
+/** XDP_DROP at 100G, 148 Mpps: the per-packet budget the fast path competes for. */
+export const XDP_BUDGET_NS = 6.72;
+
+export interface AccountingRow {
+  engine: string;
+  variant: string;
+  /** Ratio name: "fast / stack", "ring / fast", "slow / fast", "provider-slow / direct". */
+  ratio: string;
+  model: number;
+  /** The kernel's ratios (one per KERNEL_FIGURES source), NaN where the kernel has no such figure. */
+  kernel: number[];
+}
+
+/** The model's own path costs as ratios to its baselines, beside the kernel's ratios. */
+export function accounting(figs: readonly Figure[], variant = REFERENCE_VARIANT): AccountingRow[] {
+  const rows: AccountingRow[] = [];
+  const engines = [...new Set(figs.map((f) => f.engine))].sort();
+  for (const engine of engines) {
+    const get = (path: string) =>
+      figs.find((f) => f.engine === engine && f.variant === variant && f.path === path && f.errors.length === 0)
+        ?.p50 ?? Number.NaN;
+    const fast = get("fast");
+    const defs: Array<[string, number, number[]]> = [
+      ["fast / stack", fast / get("baseline:stack"), KERNEL_FIGURES.map(() => Number.NaN)],
+      ["ring / fast", get("ring") / fast, KERNEL_FIGURES.map((k) => k.ring / k.fast)],
+      ["slow / fast", get("slow") / fast, KERNEL_FIGURES.map((k) => k.slow / k.fast)],
+      ["fast / XDP budget", fast / XDP_BUDGET_NS, KERNEL_FIGURES.map((k) => k.fast / XDP_BUDGET_NS)],
+      ["provider-slow / direct", get("provider-slow") / get("baseline:direct"), KERNEL_FIGURES.map(() => Number.NaN)],
+      ["e2e / fast", get("e2e") / fast, KERNEL_FIGURES.map(() => Number.NaN)],
+    ];
+    for (const [ratio, model, kernel] of defs) rows.push({ engine, variant, ratio, model, kernel });
+  }
+  return rows;
+}
+
+/** Failures that make the run fail: optimised-out flags and errors, as readable lines. */
+export function failures(figs: readonly Figure[]): string[] {
+  const out: string[] = [];
+  for (const f of figs) {
+    const at = `${f.engine} ${f.variant} ${f.scenario}/${f.id}`;
+    if (f.optimisedOut) out.push(`${at}: likely optimised out (avg < 1.42 x no-op in some process)`);
+    for (const e of f.errors) out.push(`${at}: ${e}`);
+  }
+  return out;
+}

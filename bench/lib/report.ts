@@ -1,0 +1,237 @@
+/**
+ * The written report: a markdown file with SVG charts rendered headless by vega-lite + vega
+ * (renderer "none" needs no canvas), and the terminal tables. Formatting only; the numbers come
+ * from lib/merge.ts.
+ */
+import * as vega from "vega";
+import * as vl from "vega-lite";
+import {
+  type AccountingRow,
+  type Figure,
+  KERNEL_FIGURES,
+  REFERENCE_VARIANT,
+  type VerdictRow,
+  verdictLine,
+} from "./merge.ts";
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  arch: string;
+}
+
+export interface ResultsFile {
+  schema: "pagepool-bench/1";
+  startedAt: string;
+  finishedAt: string;
+  mode: string;
+  seed: number;
+  reps: number;
+  command: string;
+  machine: Machine;
+  versions: Record<string, string>;
+  /** Provider names per set, in the order the sweep takes them. */
+  providerSets: Record<string, string[]>;
+  /** Providers registered but not bindable by the benchmark (no adapter yet). */
+  skippedProviders: string[];
+  figures: Figure[];
+  verdict: VerdictRow[];
+  accounting: AccountingRow[];
+  failures: string[];
+}
+
+const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+const pct = (x: number) => (Number.isFinite(x) ? `±${(x * 100).toFixed(1)}%` : "n/a (1 run)");
+
+type Spec = Record<string, unknown>;
+
+export async function renderSvg(spec: Spec): Promise<string> {
+  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+/** ns/op against degree, one line per variant (the dispatch sweep), for one engine. */
+export function sweepSpec(figs: readonly Figure[], engine: string): Spec | null {
+  const values = figs
+    .filter((f) => f.engine === engine && f.path === "dispatch" && f.errors.length === 0)
+    .map((f) => ({
+      degree: f.degree,
+      ns: f.p50,
+      lo: f.p50 * (1 - (Number.isFinite(f.spread) ? f.spread : 0)),
+      hi: f.p50 * (1 + (Number.isFinite(f.spread) ? f.spread : 0)),
+      variant: f.variant,
+      providers: f.synthetic ? "with synthetic" : "real only",
+    }));
+  if (values.length === 0) return null;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `${engine}: dispatch sweep, provider slow path (ns per alloc+release, p50)`,
+    width: 480,
+    height: 280,
+    data: { values },
+    encoding: {
+      x: { field: "degree", type: "quantitative", scale: { type: "log", base: 2 }, title: "providers behind the call site" },
+      color: { field: "variant", type: "nominal" },
+    },
+    layer: [
+      {
+        mark: { type: "line", point: false },
+        encoding: { y: { field: "ns", type: "quantitative", title: "ns / op (p50)", scale: { zero: true } } },
+      },
+      {
+        mark: { type: "point", filled: true, size: 60 },
+        encoding: {
+          y: { field: "ns", type: "quantitative" },
+          shape: { field: "providers", type: "nominal", title: "points" },
+        },
+      },
+      { mark: { type: "rule" }, encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
+    ],
+  };
+}
+
+/** One engine's fixed paths (degree 0 or 1), grouped bars per variant. */
+export function pathsSpec(figs: readonly Figure[], engine: string, paths: readonly string[]): Spec | null {
+  const values = figs
+    .filter((f) => f.engine === engine && paths.includes(f.path) && f.errors.length === 0)
+    .map((f) => ({ path: f.path, ns: f.p50, variant: f.variant }));
+  if (values.length === 0) return null;
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: `${engine}: per-path cost (ns per op, p50)`,
+    width: 90,
+    height: 220,
+    data: { values },
+    mark: "bar",
+    encoding: {
+      column: { field: "path", type: "nominal", title: null, sort: paths as string[] },
+      x: { field: "variant", type: "nominal", axis: { labels: false, ticks: false, title: null } },
+      y: { field: "ns", type: "quantitative", title: "ns / op (p50)" },
+      color: { field: "variant", type: "nominal" },
+    },
+    resolve: { scale: { y: "independent" } },
+  };
+}
+
+/** The verdict as a terminal/markdown table (one row per path, engine, degree, variant). */
+export function verdictTable(rows: readonly VerdictRow[]): string {
+  const head = "| engine | path | degree | variant / ops-table (p50) | noise | call |\n|---|---|---|---|---|---|";
+  const body = rows.map(
+    (v) =>
+      `| ${v.engine} | ${v.path} | ${v.degree || "–"}${v.synthetic ? " (synthetic)" : ""} | ${v.variant}: **${fmt(v.ratio)}x** | ${Number.isFinite(v.noise) ? `±${(v.noise * 100).toFixed(0)}%` : "unknown"} | ${v.call} |`,
+  );
+  return [head, ...body].join("\n");
+}
+
+export function accountingTable(rows: readonly AccountingRow[]): string {
+  const head = `| engine | ratio | model | ${KERNEL_FIGURES.map((k) => `kernel: ${k.source}`).join(" | ")} |\n|---|---|---|${KERNEL_FIGURES.map(() => "---").join("|")}|`;
+  const body = rows.map(
+    (r) => `| ${r.engine} | ${r.ratio} | **${fmt(r.model)}** | ${r.kernel.map((k) => fmt(k)).join(" | ")} |`,
+  );
+  return [head, ...body].join("\n");
+}
+
+export function figuresTable(figs: readonly Figure[]): string {
+  const head =
+    "| engine | variant | scenario/bench | path | degree | p50 ns/op | p75 | mean | spread | runs |\n|---|---|---|---|---|---|---|---|---|---|";
+  const body = figs.map(
+    (f) =>
+      `| ${f.engine} | ${f.variant} | ${f.scenario}/${f.id} | ${f.path} | ${f.degree || "–"}${f.synthetic ? " (synthetic)" : ""} | ${fmt(f.p50)} | ${fmt(f.p75)} | ${fmt(f.mean)} | ${pct(f.spread)} | ${f.runs} |${f.optimisedOut ? " **!**" : ""}${f.errors.length ? ` error: ${f.errors[0]}` : ""}`,
+  );
+  return [head, ...body].join("\n");
+}
+
+export const FIXED_PATHS = [
+  "baseline:stack",
+  "fast",
+  "ring",
+  "slow",
+  "baseline:direct",
+  "provider-slow",
+  "return:copy",
+  "return:zcrx",
+  "return:devmem",
+  "e2e",
+];
+
+/** Renders every chart; returns file name -> SVG text. */
+export async function renderCharts(figs: readonly Figure[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const engine of [...new Set(figs.map((f) => f.engine))].sort()) {
+    const s = sweepSpec(figs, engine);
+    if (s) out.set(`${engine}-dispatch.svg`, await renderSvg(s));
+    const present = FIXED_PATHS.filter((p) => figs.some((f) => f.engine === engine && f.path === p));
+    const p = pathsSpec(figs, engine, present);
+    if (p) out.set(`${engine}-paths.svg`, await renderSvg(p));
+  }
+  return out;
+}
+
+export function markdownReport(r: ResultsFile, chartDir: string, charts: readonly string[]): string {
+  const heap = r.figures
+    .filter((f) => f.path === "e2e" && typeof f.extra.heapBytesPerMillionPackets === "number")
+    .map((f) => `| ${f.engine} | ${f.variant} | ${f.extra.heapBytesPerMillionPackets} | ${f.extra.heapPackets} |`);
+  const lines = [
+    `# pagepool benchmark report (${r.mode})`,
+    "",
+    `Run ${r.startedAt} → ${r.finishedAt}, \`${r.command}\`, seed ${r.seed}, ${r.reps} process${r.reps > 1 ? "es" : ""} per (variant, engine, provider set), order shuffled.`,
+    "",
+    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os} (${r.machine.arch}).`,
+    `Versions: ${Object.entries(r.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}.`,
+    "",
+    `Provider sets (sweep order): ${Object.entries(r.providerSets)
+      .map(([k, v]) => `**${k}**: ${v.join(", ")}`)
+      .join("; ")}.${r.skippedProviders.length ? ` Registered but not yet bindable by the benchmark: ${r.skippedProviders.join(", ")}.` : ""}`,
+    "",
+    r.failures.length ? `## FAILED\n\n${r.failures.map((f) => `- ${f}`).join("\n")}\n` : "",
+    "## Verdict",
+    "",
+    `Ratios of each variant's p50 to ${REFERENCE_VARIANT}'s, per engine, path and degree. "inside noise": the difference is within the two figures' spreads across processes added together (at least 2%).`,
+    "",
+    verdictTable(r.verdict),
+    "",
+    "## Charts",
+    "",
+    ...charts.map((c) => `![${c}](${chartDir}/${c})\n`),
+    "## Cost accounting: the model against the kernel",
+    "",
+    "The model's path costs as ratios to its own baselines (ops-table build), beside the same ratios from the kernel's bench_page_pool_simple (kernel-facts.md section 7). Absolute nanoseconds do not compare (a JIT-compiled model against C); the shape of the cost does.",
+    "",
+    accountingTable(r.accounting),
+    "",
+    "## Heap growth in the end-to-end loop",
+    "",
+    "| engine | variant | bytes per million packets | packets measured |\n|---|---|---|---|",
+    ...heap,
+    "",
+    "## Every figure",
+    "",
+    figuresTable(r.figures),
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** The terminal's closing summary: verdict lines, accounting, failures. */
+export function terminalSummary(r: ResultsFile): string {
+  const out: string[] = [];
+  out.push("", "Verdict (p50 ratios to ops-table; 'inside noise' = within the spreads across processes):");
+  for (const v of r.verdict) out.push(`  ${verdictLine(v)}`);
+  out.push("", "Cost accounting (model ratio | kernel ratios: Jan 2025 tasklet, Jan 2025 no-softirq, Dec 2022):");
+  for (const a of r.accounting)
+    out.push(
+      `  ${a.engine.padEnd(5)} ${a.ratio.padEnd(24)} ${fmt(a.model).padStart(8)} | ${a.kernel.map((k) => fmt(k).padStart(6)).join(" ")}`,
+    );
+  for (const f of r.figures)
+    if (f.path === "e2e" && typeof f.extra.heapBytesPerMillionPackets === "number")
+      out.push(`  heap growth ${f.engine} ${f.variant}: ${f.extra.heapBytesPerMillionPackets} bytes per million packets`);
+  if (r.failures.length) out.push("", "FAILED:", ...r.failures.map((f) => `  ${f}`));
+  return out.join("\n");
+}

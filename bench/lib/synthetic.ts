@@ -1,0 +1,70 @@
+/**
+ * Build-time side of the runner (runs in the runner's process, never in a measured one):
+ * renders synthetic providers from the scaffold template (codegen's renderScaffold) into the
+ * gitignored bench/.synthetic/plugins/, and has codegen's generate() emit dispatcher sets over
+ * them (and profile-guided icall-wrapper builds) into bench/.synthetic/<set>/. The runner links a
+ * measured process to one of these files by bundling with `#dispatch` redirected to it.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { generate } from "../../codegen/generate.ts";
+import { renderScaffold } from "../../codegen/new-provider.ts";
+import { SYNTHETIC_PREFIX } from "./world.ts";
+
+export const BENCH_DIR = resolve(import.meta.dir, "..");
+export const ROOT = resolve(BENCH_DIR, "..");
+export const SYNTH_DIR = join(BENCH_DIR, ".synthetic");
+
+export function syntheticName(i: number): string {
+  return `${SYNTHETIC_PREFIX}${String(i + 1).padStart(2, "0")}`;
+}
+
+/**
+ * Writes `count` synthetic providers (index.ts + provider.ts only: their tests are not the
+ * benchmark's business) under bench/.synthetic/plugins/, replacing what was there.
+ */
+export function writeSyntheticProviders(count: number): string[] {
+  const dir = join(SYNTH_DIR, "plugins");
+  rmSync(dir, { recursive: true, force: true });
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = syntheticName(i);
+    const files = renderScaffold(ROOT, name, "synthetic provider for the dispatch sweep (bench only).");
+    const pdir = join(dir, name);
+    mkdirSync(pdir, { recursive: true });
+    for (const f of ["index.ts", "provider.ts"]) {
+      // The template imports the core as ../../core from plugins/<name>/; this folder is two deeper.
+      const text = files.get(f)!.replaceAll('"../../core/', '"../../../../core/');
+      writeFileSync(join(pdir, f), text);
+    }
+    names.push(name);
+  }
+  return names;
+}
+
+/** The profile format codegen reads (codegen/README.md). */
+export interface Profile {
+  counts: Record<string, Record<string, number>>;
+}
+
+/** Emits one dispatcher set with codegen into bench/.synthetic/<outName>/; returns its dir. */
+export async function emitSet(opts: {
+  outName: string;
+  withSynthetic: boolean;
+  profile?: Profile;
+}): Promise<string> {
+  const outDir = join(SYNTH_DIR, opts.outName);
+  const pluginsDirs = opts.withSynthetic ? ["plugins", join(SYNTH_DIR, "plugins")] : ["plugins"];
+  const r = await generate({ root: ROOT, pluginsDirs, outDir, write: true, profile: opts.profile });
+  if (r.problems.length)
+    throw new Error(
+      `codegen refused the benchmark's plugin set:\n${r.problems.map((p) => `[${p.file}:${p.line}]: ${p.message}`).join("\n")}`,
+    );
+  return outDir;
+}
+
+export function dispatchFile(setDir: string, variant: string): string {
+  const f = join(setDir, `dispatch-${variant}.generated.ts`);
+  if (!existsSync(f)) throw new Error(`codegen did not emit ${f}`);
+  return f;
+}

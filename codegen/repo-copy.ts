@@ -1,0 +1,44 @@
+/**
+ * Test support: a throwaway copy of the repo (the core, codegen, templates, the conformance suite,
+ * the chosen plugins and the config files; node_modules symlinked), so scaffolding and codegen can
+ * run for real without touching the working tree. Only the plugins named are copied, so another
+ * plugin in progress cannot break these tests.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT } from "./generate.ts";
+
+const FILES = ["package.json", "tsconfig.json", "bunfig.toml", "biome.json"];
+const DIRS = ["core", "codegen", "templates"];
+
+export function makeRepoCopy(plugins: readonly string[] = ["basic"]): { root: string; dispose(): void } {
+  const root = mkdtempSync(join(tmpdir(), "pagepool-copy-"));
+  for (const f of FILES) cpSync(join(REPO_ROOT, f), join(root, f));
+  for (const d of DIRS)
+    cpSync(join(REPO_ROOT, d), join(root, d), {
+      recursive: true,
+      filter: (src) => !src.includes(`${join(REPO_ROOT, "codegen", "fixtures")}`),
+    });
+  mkdirSync(join(root, "plugins"));
+  cpSync(join(REPO_ROOT, "plugins", "conformance.case.ts"), join(root, "plugins", "conformance.case.ts"));
+  for (const p of plugins)
+    cpSync(join(REPO_ROOT, "plugins", p), join(root, "plugins", p), { recursive: true });
+  symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"), "dir");
+  return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Runs Bun (this very binary) in `cwd`; returns the exit code and both outputs. */
+export function runBun(
+  cwd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { code: number; out: string; err: string } {
+  const p = Bun.spawnSync([process.execPath, ...args], {
+    cwd,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, ...env },
+  });
+  return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
+}

@@ -1,0 +1,575 @@
+/**
+ * The receive simulation behind `bun run sim`: a net device whose rx queues are each bound to a
+ * provider (or none), a driver that keeps a ring of posted rx buffers per queue from the queue's
+ * page pool, NAPI polls with a budget of 64 that receive packets into those buffers and hand the
+ * fragments to the provider's user side, and a user that returns them after a delay.
+ *
+ * Everything is accounted twice: by the pool (stats, hold/release, audit) and by the simulator's
+ * own ledger (sim/ledger.ts), so a pool bug cannot hide behind its own bookkeeping. At the end
+ * every queue is torn down and every buffer must be back with its owner: the page allocator, or
+ * the provider's freelist. `lost` and `duplicated` in the result come from that accounting.
+ *
+ * Hot path note: the NAPI loop allocates nothing per packet (refs and descriptor state are
+ * integers in typed arrays); objects are made per poll at most (the napiRun/onCpu closures).
+ */
+import { DISPATCH_VARIANT } from "#dispatch";
+import { PagePoolError } from "../core/errors.ts";
+import { type NetDevice as NetDeviceT, NetDevice, napiRun, type RxQueue } from "../core/netdev.ts";
+import { descriptorLimit, nm } from "../core/netmem.ts";
+import { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
+import {
+  type AuditReport,
+  DEFER_TIME_MS,
+  PP_FLAG_ALLOW_UNREADABLE_NETMEM,
+  PP_FLAG_DMA_MAP,
+  PP_FLAG_DMA_SYNC_DEV,
+  type PagePool,
+  PagePool as PagePoolClass,
+  type PagePoolDescription,
+} from "../core/page-pool.ts";
+import { mpStaticKey } from "../core/provider.ts";
+import { flatStats, type StatName } from "../core/stats.ts";
+import { ManualTimers } from "../core/timers.ts";
+import { makeBackend } from "./backends/index.ts";
+import type { Backend, BackendEnv, ReturnPolicy, UserReport } from "./backends/types.ts";
+import { Ledger } from "./ledger.ts";
+import { PacketSizes, Rng, type SizeSpec } from "./rng.ts";
+
+export const NAPI_BUDGET = 64;
+
+export interface SimOptions {
+  /** One entry per rx queue: a provider name, or "none" for a queue without a provider. */
+  providers: string[];
+  /** Packets offered to the device, over all queues (received + dropped). */
+  packets: number;
+  seed: number;
+  user: "inline" | "worker";
+  policy: ReturnPolicy;
+  size: SizeSpec;
+  /** Tear every queue down under load once this many packets were offered (0 = never). */
+  teardownAt: number;
+  budget: number;
+  /** Posted rx descriptors per queue. */
+  rxRing: number;
+  /** Host memory, in 4 KiB pages. */
+  pages: number;
+  /** Provider options, `name.key` → value. */
+  opts: Record<string, string>;
+  /** Run the pool audit every this many polls (per queue). */
+  auditEvery: number;
+  /** Worker user: how long one poll may wait for buffers to come back before dropping. */
+  waitMs: number;
+  /** Called about every `progressEvery` packets. */
+  progress?: (offered: number, total: number) => void;
+  progressEvery: number;
+  log?: (msg: string) => void;
+}
+
+export const defaultOptions: SimOptions = {
+  providers: ["none"],
+  packets: 100_000,
+  seed: 1,
+  user: "inline",
+  policy: { delay: 0 },
+  size: { kind: "mix" },
+  teardownAt: 0,
+  budget: NAPI_BUDGET,
+  rxRing: 256,
+  pages: 16384,
+  opts: {},
+  auditEvery: 1024,
+  waitMs: 200,
+  progressEvery: 100_000,
+};
+
+export interface PoolReport {
+  id: number;
+  queue: number;
+  generation: number;
+  provider: string;
+  state: string;
+  stats: Record<StatName, number>;
+  /** netlink page-pool-get at the moment the generation was torn down (under load). */
+  describeAtTeardown: PagePoolDescription | null;
+  /** The audit at teardown (under load) and after the pool was freed. */
+  auditAtTeardown: AuditReport | null;
+  auditFinal: AuditReport;
+  hold: number;
+  release: number;
+  inflight: number;
+  /** Deferred-destroy retries the pool went through before it was freed. */
+  destroyRetries: number;
+}
+
+export interface GenerationReport {
+  queue: number;
+  generation: number;
+  provider: string;
+  counters: Record<string, unknown>;
+  user: UserReport;
+  lifecycle: { inits: number; destroys: number };
+  /** Buffers of this generation not back with their owner after teardown. */
+  shortfall: number;
+}
+
+export interface QueueReport {
+  queue: number;
+  offered: number;
+  received: number;
+  bytes: number;
+  droppedNoBuffer: number;
+  droppedUserFull: number;
+  allocFailures: number;
+  stalls: number;
+  generations: number;
+}
+
+export interface SimResult {
+  dispatch: string;
+  config: Record<string, unknown>;
+  offered: number;
+  received: number;
+  dropped: number;
+  lost: number;
+  duplicated: number;
+  corrupt: number;
+  audit: { ok: boolean; checks: number; problems: string[] };
+  queues: QueueReport[];
+  generations: GenerationReport[];
+  pools: PoolReport[];
+  wallMs: number;
+}
+
+interface PoolEntry {
+  pool: PagePool;
+  queue: number;
+  generation: number;
+  provider: string;
+  describeAtTeardown: PagePoolDescription | null;
+  auditAtTeardown: AuditReport | null;
+}
+
+/** Per-queue driver state: the posted rx buffers, as a ring of (ref, offset) in typed arrays. */
+class SimQueue {
+  readonly idx: number;
+  readonly rxq: RxQueue;
+  readonly name: string;
+  backend!: Backend;
+  generation = 0;
+  pool: PagePool | null = null;
+  readonly dRef: Int32Array;
+  readonly dOff: Int32Array;
+  dHead = 0;
+  dCount = 0;
+  seq = 0;
+  offered = 0;
+  received = 0;
+  bytes = 0;
+  droppedNoBuffer = 0;
+  droppedUserFull = 0;
+  allocFailures = 0;
+  stalls = 0;
+  polls = 0;
+  constructor(idx: number, rxq: RxQueue, name: string, ring: number) {
+    this.idx = idx;
+    this.rxq = rxq;
+    this.name = name;
+    this.dRef = new Int32Array(ring);
+    this.dOff = new Int32Array(ring);
+  }
+}
+
+export class Simulation {
+  readonly o: SimOptions;
+  readonly pages: PageAllocator;
+  readonly dev: DmaDevice;
+  readonly netdev: NetDeviceT;
+  readonly timers = new ManualTimers();
+  readonly ledger: Ledger;
+  readonly queues: SimQueue[];
+  readonly pools: PoolEntry[] = [];
+  readonly gens: GenerationReport[] = [];
+  readonly problems: string[] = [];
+  readonly logs: string[] = [];
+  auditChecks = 0;
+  #sizes: PacketSizes;
+  #startKey = 0;
+
+  constructor(opts: Partial<SimOptions> = {}) {
+    const o = { ...defaultOptions, ...opts };
+    validate(o);
+    this.o = o;
+    this.pages = new PageAllocator({ pages: o.pages });
+    this.dev = new DmaDevice(this.pages, { name: "sim0" });
+    this.netdev = new NetDevice({ name: "sim0", rxQueues: o.providers.length, dev: this.dev });
+    this.netdev.onQueueRestart = (rxq) => this.#restartQueue(this.queues[rxq.index]);
+    this.ledger = new Ledger();
+    this.queues = o.providers.map((p, i) => new SimQueue(i, this.netdev.rxQueue(i), p, o.rxRing));
+    this.#sizes = new PacketSizes(o.size, new Rng(o.seed));
+  }
+
+  #log = (msg: string): void => {
+    this.logs.push(msg);
+    this.o.log?.(msg);
+  };
+
+  #env(q: SimQueue): BackendEnv {
+    return {
+      netdev: this.netdev,
+      queueIdx: q.idx,
+      dev: this.dev,
+      timers: this.timers,
+      ledger: this.ledger,
+      policy: this.o.policy,
+      userMode: this.o.user,
+      seed: (this.o.seed + q.idx * 7919 + q.generation * 104729) >>> 0,
+      opts: this.o.opts,
+      log: this.#log,
+      waitMs: this.o.waitMs,
+      restartQueue: () => this.#restartQueue(q),
+    };
+  }
+
+  /**
+   * The driver's queue restart (netdev_rx_queue_restart): allocate the new queue's pool first
+   * (a provider refusing init leaves the old queue running, as the kernel does), then free the
+   * posted buffers back to the old pool and destroy it. Called by the core on bind/unbind.
+   */
+  #restartQueue(q: SimQueue): void {
+    const rxq = q.rxq;
+    const bound = rxq.mpParams.ops !== null;
+    const fresh = PagePoolClass.create({
+      flags: PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | (bound ? PP_FLAG_ALLOW_UNREADABLE_NETMEM : 0),
+      // The device writes at most one buffer: a provider's chunk may be smaller than a page.
+      maxLen: bound ? Math.min(4096, q.backend.bufLen) : 4096,
+      netdev: this.netdev,
+      queueIdx: q.idx,
+      napi: rxq.napi,
+      dev: this.dev,
+      timers: this.timers,
+      log: this.#log,
+    });
+    const old = q.pool;
+    if (old) this.#stopPool(q, old);
+    q.pool = fresh;
+    this.pools.push({
+      pool: fresh,
+      queue: q.idx,
+      generation: q.generation,
+      provider: bound ? (rxq.mpParams.ops?.name ?? "?") : "none",
+      describeAtTeardown: null,
+      auditAtTeardown: null,
+    });
+    this.ledger.ensure();
+  }
+
+  /** Returns the posted rx buffers (from the NAPI, so straight into the cache) and destroys. */
+  #stopPool(q: SimQueue, pool: PagePool): void {
+    const entry = this.pools.find((e) => e.pool === pool);
+    if (entry) {
+      entry.describeAtTeardown = pool.describe();
+      entry.auditAtTeardown = this.#audit(pool, "teardown");
+    }
+    napiRun(q.rxq.napi, () => {
+      const ring = q.dRef.length;
+      while (q.dCount > 0) {
+        const ref = q.dRef[q.dHead];
+        q.dHead = (q.dHead + 1) % ring;
+        q.dCount--;
+        this.ledger.drop(ref);
+        pool.recycleDirect(ref);
+      }
+    });
+    pool.destroy();
+  }
+
+  #audit(pool: PagePool, when: string): AuditReport {
+    const a = pool.audit();
+    this.auditChecks++;
+    if (!a.ok && this.problems.length < 50)
+      for (const p of a.problems.slice(0, 10)) this.problems.push(`pool ${pool.id} (${when}): ${p}`);
+    return a;
+  }
+
+  /** Fills empty rx descriptors from the pool. NAPI context. */
+  #refill(q: SimQueue, pool: PagePool, bufLen: number, frags: boolean): void {
+    const ring = q.dRef.length;
+    const ledger = this.ledger;
+    while (q.dCount < ring) {
+      // page_pool_dev_alloc(): a fragment of a page when two fit, else the whole netmem.
+      const ref = frags ? pool.allocNetmemSized(bufLen) : pool.allocNetmem();
+      if (ref === 0) {
+        q.allocFailures++;
+        return;
+      }
+      const off = frags ? pool.outOffset : 0;
+      ledger.take(ref, off, frags ? pool.outSize : bufLen);
+      const i = (q.dHead + q.dCount) % ring;
+      q.dRef[i] = ref;
+      q.dOff[i] = off;
+      q.dCount++;
+    }
+  }
+
+  /** One NAPI poll: up to `n` packets arrive on the queue. */
+  #poll(q: SimQueue, n: number): void {
+    const pool = q.pool!;
+    const be = q.backend;
+    const bufLen = be.bufLen;
+    const frags = be.frags;
+    const ring = q.dRef.length;
+    const sizes = this.#sizes;
+    const worker = this.o.user === "worker" && this.o.policy.delay !== "never";
+    let waitLeft = this.o.waitMs;
+    napiRun(q.rxq.napi, () => {
+      for (let i = 0; i < n; i++) {
+        const size = sizes.next();
+        const seq = q.seq++;
+        q.offered++;
+        const nb = Math.ceil(size / bufLen);
+        if (q.dCount < nb) {
+          this.#refill(q, pool, bufLen, frags);
+          // A Worker user gives buffers back concurrently: wait a little for them (TCP flow
+          // control would pace the sender the same way) before the NIC drops the packet.
+          while (worker && q.dCount < nb && waitLeft > 0) {
+            be.waitUser(1);
+            waitLeft--;
+            this.#refill(q, pool, bufLen, frags);
+          }
+          if (q.dCount < nb) {
+            if (worker && waitLeft <= 0) q.stalls++;
+            q.droppedNoBuffer++;
+            continue;
+          }
+        }
+        let left = size;
+        let ok = true;
+        for (let b = 0; b < nb; b++) {
+          const ref = q.dRef[q.dHead];
+          const off = q.dOff[q.dHead];
+          q.dHead = (q.dHead + 1) % ring;
+          q.dCount--;
+          const len = left < bufLen ? left : bufLen;
+          left -= len;
+          if (!ok) {
+            // The rest of a packet the user side refused: back to the pool (NAPI: direct).
+            this.ledger.drop(ref);
+            pool.recycleDirect(ref);
+            continue;
+          }
+          if (be.readable) be.stamp(pool, ref, off, seq);
+          if (!be.deliver(pool, ref, off, len, seq)) ok = false;
+        }
+        if (ok) {
+          q.received++;
+          q.bytes += size;
+        } else q.droppedUserFull++;
+      }
+      this.#refill(q, pool, bufLen, frags);
+    });
+    q.polls++;
+    be.userStep(q.seq);
+    if (q.polls % this.o.auditEvery === 0) this.#audit(pool, `poll ${q.polls}`);
+  }
+
+  async #open(q: SimQueue): Promise<void> {
+    q.backend = await makeBackend(q.name, this.#env(q));
+    try {
+      await q.backend.open();
+    } catch (e) {
+      // netif_mp_open_rxq() clears the queue's provider when the restart fails; the core's
+      // bindRxQueue does not unwind that yet, so the simulated control path does it.
+      q.rxq.mpParams = { ops: null, priv: null };
+      throw e;
+    }
+  }
+
+  /** Tears one queue's generation down under load and records what came back. */
+  async #close(q: SimQueue): Promise<void> {
+    const advance = () => this.timers.advance(DEFER_TIME_MS);
+    const user = await q.backend.close(advance);
+    // Let every deferred destroy of this queue finish (each retry is one DEFER_TIME).
+    for (let i = 0; i < 10 && this.#pendingPools(q.idx, q.generation) > 0; i++) advance();
+    let stuck = 0;
+    for (const e of this.pools) {
+      if (e.queue !== q.idx || e.generation !== q.generation || e.pool === q.pool) continue;
+      if (e.pool.state !== "freed") {
+        stuck += e.pool.inflight;
+        this.problems.push(`pool ${e.pool.id} not freed after teardown: ${e.pool.inflight} in flight`);
+      }
+    }
+    if (user.refused)
+      this.problems.push(`queue ${q.idx} generation ${q.generation}: the provider refused ${user.refused} valid returns`);
+    const lifecycle = q.backend.lifecycle();
+    if (lifecycle.inits !== lifecycle.destroys)
+      this.problems.push(
+        `queue ${q.idx} generation ${q.generation} (${q.name}): provider init ran ${lifecycle.inits}x, destroy ${lifecycle.destroys}x`,
+      );
+    this.gens.push({
+      queue: q.idx,
+      generation: q.generation,
+      provider: q.name,
+      counters: q.backend.counters(),
+      user,
+      lifecycle,
+      shortfall: q.backend.shortfall() + stuck,
+    });
+  }
+
+  #pendingPools(queue: number, generation: number): number {
+    let n = 0;
+    for (const e of this.pools)
+      if (e.queue === queue && e.generation <= generation && e.pool.state === "detached") n++;
+    return n;
+  }
+
+  async run(): Promise<SimResult> {
+    const t0 = performance.now();
+    const o = this.o;
+    this.#startKey = mpStaticKey.count;
+    for (const q of this.queues) await this.#open(q);
+    let offered = 0;
+    let nextProgress = o.progressEvery;
+    let tornDown = o.teardownAt === 0;
+    const nq = this.queues.length;
+    while (offered < o.packets) {
+      for (let k = 0; k < nq && offered < o.packets; k++) {
+        const q = this.queues[k];
+        const n = Math.min(o.budget, o.packets - offered);
+        this.#poll(q, n);
+        offered += n;
+      }
+      if (!tornDown && offered >= o.teardownAt) {
+        tornDown = true;
+        for (const q of this.queues) {
+          await this.#close(q);
+          q.generation++;
+          await this.#open(q);
+        }
+      }
+      if (offered >= nextProgress) {
+        o.progress?.(offered, o.packets);
+        nextProgress += o.progressEvery;
+      }
+    }
+    // End of run: tear everything down, then the driver unloads (the last pools go).
+    for (const q of this.queues) {
+      await this.#close(q);
+      const last = q.pool;
+      if (last) this.#stopPool(q, last);
+      q.pool = null;
+    }
+    for (let i = 0; i < 10 && this.pools.some((e) => e.pool.state === "detached"); i++)
+      this.timers.advance(DEFER_TIME_MS);
+    return this.#result(performance.now() - t0);
+  }
+
+  #result(wallMs: number): SimResult {
+    const lostPages = this.pages.numPages - this.pages.freePages;
+    if (lostPages > 0) this.problems.push(`${lostPages} host pages not back with the page allocator`);
+    // Every descriptor the run touched must be detached from every pool.
+    const lim = Math.min(descriptorLimit(), this.ledger.touched.length);
+    let attached = 0;
+    for (let d = 1; d < lim; d++) if (this.ledger.touched[d] && nm.pp[d] !== 0) attached++;
+    if (attached > 0) this.problems.push(`${attached} buffers still attached to a pool after teardown`);
+    const held = this.ledger.stillHeld();
+    if (held > 0) this.problems.push(`the simulation still holds ${held} buffers after teardown`);
+    if (mpStaticKey.count !== this.#startKey)
+      this.problems.push(`provider static key is ${mpStaticKey.count}, was ${this.#startKey} before the run`);
+    const poolReports: PoolReport[] = this.pools.map((e) => ({
+      id: e.pool.id,
+      queue: e.queue,
+      generation: e.generation,
+      provider: e.provider,
+      state: e.pool.state,
+      stats: flatStats(e.pool.st),
+      describeAtTeardown: e.describeAtTeardown,
+      auditAtTeardown: e.auditAtTeardown,
+      auditFinal: this.#audit(e.pool, "final"),
+      hold: e.pool.holdCount,
+      release: e.pool.releaseCount,
+      inflight: e.pool.inflight,
+      destroyRetries: Math.max(0, e.pool.destroyCnt - 1),
+    }));
+    for (const p of poolReports)
+      if (p.state !== "freed") this.problems.push(`pool ${p.id} ended ${p.state}, not freed`);
+    const lost = lostPages + this.gens.reduce((s, g) => s + g.shortfall, 0);
+    const duplicated =
+      this.ledger.duplicated +
+      this.ledger.unheldReturns +
+      this.gens.reduce((s, g) => s + g.user.duplicated, 0);
+    const corrupt = this.gens.reduce((s, g) => s + g.user.corrupt, 0);
+    const queues: QueueReport[] = this.queues.map((q) => ({
+      queue: q.idx,
+      offered: q.offered,
+      received: q.received,
+      bytes: q.bytes,
+      droppedNoBuffer: q.droppedNoBuffer,
+      droppedUserFull: q.droppedUserFull,
+      allocFailures: q.allocFailures,
+      stalls: q.stalls,
+      generations: q.generation + 1,
+    }));
+    const o = this.o;
+    return {
+      dispatch: DISPATCH_VARIANT,
+      config: {
+        providers: o.providers,
+        packets: o.packets,
+        seed: o.seed,
+        user: o.user,
+        returnAfter: o.policy.delay,
+        size: o.size.kind === "mix" ? "mix" : o.size.size,
+        teardownAt: o.teardownAt,
+        budget: o.budget,
+        rxRing: o.rxRing,
+        pages: o.pages,
+      },
+      offered: queues.reduce((s, q) => s + q.offered, 0),
+      received: queues.reduce((s, q) => s + q.received, 0),
+      dropped: queues.reduce((s, q) => s + q.droppedNoBuffer + q.droppedUserFull, 0),
+      lost,
+      duplicated,
+      corrupt,
+      audit: { ok: this.problems.length === 0, checks: this.auditChecks, problems: this.problems },
+      queues,
+      generations: this.gens,
+      pools: poolReports,
+      wallMs: Math.round(wallMs),
+    };
+  }
+
+  /** Gives the host memory back (after run()). Throws if pages are still out. */
+  dispose(): void {
+    this.netdev.unregister();
+    this.pages.dispose();
+  }
+}
+
+function validate(o: SimOptions): void {
+  const int = (name: string, v: number, min: number, max: number) => {
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new PagePoolError("EINVAL", `${name} must be an integer in [${min}, ${max}], got ${v}`);
+  };
+  if (o.providers.length < 1 || o.providers.length > 64)
+    throw new PagePoolError("EINVAL", `between 1 and 64 queues (--provider), got ${o.providers.length}`);
+  int("packets", o.packets, 0, 2 ** 40);
+  int("seed", o.seed, 0, 0xffff_ffff);
+  int("teardownAt", o.teardownAt, 0, 2 ** 40);
+  int("budget", o.budget, 1, 4096);
+  int("rxRing", o.rxRing, 1, 8192);
+  int("pages", o.pages, 64, 1 << 22);
+  int("auditEvery", o.auditEvery, 1, 2 ** 30);
+  int("waitMs", o.waitMs, 0, 600_000);
+  if (o.policy.delay !== "never") int("return delay", o.policy.delay, 0, 2 ** 40);
+  if (o.user !== "inline" && o.user !== "worker")
+    throw new PagePoolError("EINVAL", `user must be inline or worker, got ${String(o.user)}`);
+}
+
+/** Runs one simulation to completion and frees its memory. */
+export async function runSim(opts: Partial<SimOptions> = {}): Promise<SimResult> {
+  const sim = new Simulation(opts);
+  const r = await sim.run();
+  if (r.lost === 0) sim.dispose();
+  return r;
+}
