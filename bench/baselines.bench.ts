@@ -9,7 +9,7 @@ import { LOC_FREE, LOC_INFLIGHT, nm } from "../core/netmem.ts";
 import { GFP_ATOMIC } from "../core/page-pool.ts";
 import { basicAllocNetmems, basicReleaseNetmem } from "../plugins/basic/provider.ts";
 import type { BenchDef, Scenario } from "./lib/harness.ts";
-import { CountingPriv, makeHost, poolsForRigs, providerRigs } from "./lib/world.ts";
+import { type CountingPriv, makeHost, poolsForRigs, providerRigs } from "./lib/world.ts";
 
 /** Operations per iteration for the per-element baselines (the kernel reports per element too). */
 const N = 64;
@@ -31,7 +31,7 @@ export const scenario: Scenario = {
       label: "for loop (per iteration)",
       gen: function* () {
         yield {
-          [0]: nextN,
+          0: nextN,
           bench(k: number) {
             let s = 0;
             for (let i = 0; i < k; i++) s = (s + i) | 0;
@@ -53,7 +53,7 @@ export const scenario: Scenario = {
       label: "typed-array stack pop+push",
       gen: function* () {
         yield {
-          [0]: nextN,
+          0: nextN,
           bench(k: number) {
             let s = 0;
             for (let i = 0; i < k; i++) {
@@ -83,7 +83,7 @@ export const scenario: Scenario = {
         providers: ["basic"],
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k: number) {
               let s = 0;
               for (let i = 0; i < k; i++) {
@@ -122,7 +122,7 @@ export const scenario: Scenario = {
       label: "new ArrayBuffer(4096)",
       gen: function* () {
         yield {
-          [0]: nextSize,
+          0: nextSize,
           bench(sz: number) {
             return do_not_optimize(new ArrayBuffer(sz));
           },
@@ -137,7 +137,7 @@ export const scenario: Scenario = {
       label: "Buffer.allocUnsafe(4096)",
       gen: function* () {
         yield {
-          [0]: nextSize,
+          0: nextSize,
           bench(sz: number) {
             return do_not_optimize(Buffer.allocUnsafe(sz));
           },

@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   const profileOut = arg("profile");
   if (profileOut) {
     // Profile mode: no timing; the dispatch counts of the sweep's work and the sweep's provider order.
-    writeFileSync(profileOut, JSON.stringify({ variant: DISPATCH_VARIANT, ...profileSweep(seed, requestedDegrees()) }));
+    writeFileSync(
+      profileOut,
+      JSON.stringify({ variant: DISPATCH_VARIANT, ...profileSweep(seed, requestedDegrees()) }),
+    );
     return;
   }
   const noop = await measureNoop(mode);

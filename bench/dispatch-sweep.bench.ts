@@ -60,7 +60,7 @@ export const scenario: Scenario = {
         providers: chosen.map((r) => r.name),
         gen: function* () {
           yield {
-            [0]: nextCursor,
+            0: nextCursor,
             bench(at: number) {
               let s = 0;
               for (let i = 0; i < N; i++) {

@@ -43,7 +43,7 @@ export const scenario: Scenario = {
         label: "01 fast path: alloc + recycleDirect",
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k: number) {
               let s = 0;
               for (let i = 0; i < k; i++) {
@@ -69,7 +69,7 @@ export const scenario: Scenario = {
         label: "02 ptr_ring: alloc + put(allowDirect=false)",
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k: number) {
               // Process context (not in softirq), so napi-local promotion cannot apply.
               cpu.inSoftirq = false;
@@ -99,7 +99,7 @@ export const scenario: Scenario = {
         label: "03 slow: alloc + get_page + put + put_page",
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k: number) {
               let s = 0;
               for (let i = 0; i < k; i++) {
@@ -129,7 +129,7 @@ export const scenario: Scenario = {
         providers: ["basic"],
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k: number) {
               let s = 0;
               for (let i = 0; i < k; i++) {

@@ -59,7 +59,7 @@ export const scenario: Scenario = {
         label: "copy payload out + recycle",
         gen: function* () {
           yield {
-            [0]: nextC,
+            0: nextC,
             bench(k: number) {
               return do_not_optimize(napiRun(napi, batch) + k);
             },

@@ -5,7 +5,7 @@
  * the cost accounting, and writes bench/results/<timestamp>.{json,md} with SVG charts.
  *
  *   bun run bench [--quick | --full] [--engine bun,node] [--variant if-chain,...] [--filter re]
- *                 [--reps N] [--seed N] [--json out.json] [--no-pgo] [--no-synthetic]
+ *                 [--reps N] [--seed N] [--json out.json] [--no-pgo] [--no-synthetic] [--name sample]
  *
  * Linking: the real set is the project's generated dispatchers, picked by import condition
  * (Bun runs bench/child.ts with --conditions=<variant>; Node runs a bundle made by Bun.build with
@@ -19,8 +19,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, relative } from "node:path";
 import type { ChildReport, Mode } from "./lib/harness.ts";
-import { accounting, failures, type Figure, mergeRuns, type RunRecord, verdict } from "./lib/merge.ts";
-import { markdownReport, renderCharts, type ResultsFile, terminalSummary } from "./lib/report.ts";
+import { accounting, type Figure, failures, mergeRuns, type RunRecord, verdict } from "./lib/merge.ts";
+import { markdownReport, type ResultsFile, renderCharts, terminalSummary } from "./lib/report.ts";
 import { mulberry32, shuffle } from "./lib/rng.ts";
 import {
   BENCH_DIR,
@@ -45,6 +45,8 @@ export interface Options {
   seed: number;
   json: string | null;
   synthetic: boolean;
+  /** Base name of the written report (default: the start time). */
+  name: string | null;
 }
 
 const REPS: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
@@ -59,12 +61,14 @@ export function parseArgs(argv: readonly string[]): Options {
     seed: 42,
     json: null,
     synthetic: true,
+    name: null,
   };
   let pgo = true;
   const list = (v: string | undefined, allowed: readonly string[], what: string) => {
     if (!v) throw new Error(`--${what} needs a value`);
     const xs = v.split(",").filter(Boolean);
-    for (const x of xs) if (!allowed.includes(x)) throw new Error(`unknown ${what} "${x}" (one of ${allowed.join(", ")})`);
+    for (const x of xs)
+      if (!allowed.includes(x)) throw new Error(`unknown ${what} "${x}" (one of ${allowed.join(", ")})`);
     return xs;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -83,13 +87,18 @@ export function parseArgs(argv: readonly string[]): Options {
       new RegExp(o.filter); // throws on a bad pattern, before anything runs
     } else if (a === "--reps") {
       o.reps = Number(val());
-      if (!Number.isInteger(o.reps) || o.reps < 1 || o.reps > 50) throw new Error("--reps must be an integer in [1, 50]");
+      if (!Number.isInteger(o.reps) || o.reps < 1 || o.reps > 50)
+        throw new Error("--reps must be an integer in [1, 50]");
     } else if (a === "--seed") {
       o.seed = Number(val());
       if (!Number.isInteger(o.seed)) throw new Error("--seed must be an integer");
     } else if (a === "--json") o.json = val();
     else if (a === "--no-pgo") pgo = false;
-    else if (a === "--no-synthetic") o.synthetic = false;
+    else if (a === "--name") {
+      o.name = val();
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name))
+        throw new Error("--name must be a plain file name");
+    } else if (a === "--no-synthetic") o.synthetic = false;
     else if (a === "--help" || a === "-h") throw new Error("help");
     else throw new Error(`unknown argument ${a}`);
   }
@@ -112,7 +121,12 @@ function bunBin(): string {
   return process.execPath; // the runner itself runs on Bun
 }
 
-async function bundle(outFile: string, target: "bun" | "node", conditions: string[], redirect: string | null) {
+async function bundle(
+  outFile: string,
+  target: "bun" | "node",
+  conditions: string[],
+  redirect: string | null,
+) {
   const r = await Bun.build({
     entrypoints: [join(BENCH_DIR, "child.ts")],
     target,
@@ -164,14 +178,20 @@ interface SweepProfile {
 /** Runs a helper child (profiling) to completion; throws with its stderr on failure. */
 function runQuiet(cmd: string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolveP, reject) => {
-    const p = spawn(cmd[0], cmd.slice(1), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    const p = spawn(cmd[0], cmd.slice(1), {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let err = "";
     p.stderr.setEncoding("utf8");
     p.stderr.on("data", (d: string) => {
       err += d;
     });
     p.on("error", reject);
-    p.on("exit", (code) => (code === 0 ? resolveP() : reject(new Error(`${cmd.join(" ")} exited ${code}:\n${err.slice(-2000)}`))));
+    p.on("exit", (code) =>
+      code === 0 ? resolveP() : reject(new Error(`${cmd.join(" ")} exited ${code}:\n${err.slice(-2000)}`)),
+    );
   });
 }
 
@@ -205,14 +225,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     const msg = (e as Error).message;
     console.error(
-      `${msg === "help" ? "" : `bench: ${msg}\n`}usage: bun run bench [--quick|--full] [--engine bun,node] [--variant ${VARIANTS.join(",")}] [--filter re] [--reps N] [--seed N] [--json file] [--no-pgo] [--no-synthetic]`,
+      `${msg === "help" ? "" : `bench: ${msg}\n`}usage: bun run bench [--quick|--full] [--engine bun,node] [--variant ${VARIANTS.join(",")}] [--filter re] [--reps N] [--seed N] [--json file] [--no-pgo] [--no-synthetic] [--name base]`,
     );
     return msg === "help" ? 0 : 2;
   }
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const log = (s: string) => process.stdout.write(`${s}\n`);
-  log(`pagepool bench: ${o.mode}, engines ${o.engines.join(",")}, variants ${o.variants.join(",")}, ${o.reps} reps`);
+  log(
+    `pagepool bench: ${o.mode}, engines ${o.engines.join(",")}, variants ${o.variants.join(",")}, ${o.reps} reps`,
+  );
 
   // ---- provider sets, profiles, dispatcher builds
   mkdirSync(SYNTH_DIR, { recursive: true });
@@ -222,7 +244,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   const common0 = ["--seed", String(o.seed)];
   // The real set: which providers the sweep can bind, and their dispatch counts (a Bun child
   // linked like the measured ones; nothing is timed).
-  const realCmd = [bunBin(), "--conditions=ops-table", join(BENCH_DIR, "child.ts"), ...common0, "--profile", profTmp];
+  const realCmd = [
+    bunBin(),
+    "--conditions=ops-table",
+    join(BENCH_DIR, "child.ts"),
+    ...common0,
+    "--profile",
+    profTmp,
+  ];
   await runQuiet(realCmd, {});
   const realProf = JSON.parse(readFileSync(profTmp, "utf8")) as SweepProfile;
   const realRigs = realProf.rigs;
@@ -238,13 +267,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     `${JSON.stringify({ source: `bench dispatch sweep, degrees ${realDegrees.join(",")}, seed ${o.seed}`, counts: realProf.counts }, null, 2)}\n`,
   );
   const wantPgo = o.variants.includes("icall-pgo");
-  const sets: Array<{ set: string; degrees: number[]; dir: string | null; pgoDir: string | null; scenarios: string }> =
-    [];
+  const sets: Array<{
+    set: string;
+    degrees: number[];
+    dir: string | null;
+    pgoDir: string | null;
+    scenarios: string;
+  }> = [];
   sets.push({
     set: "real",
     degrees: realDegrees,
     dir: null,
-    pgoDir: wantPgo ? await emitSet({ outName: "real-pgo", withSynthetic: false, profile: { counts: realProf.counts } }) : null,
+    pgoDir: wantPgo
+      ? await emitSet({ outName: "real-pgo", withSynthetic: false, profile: { counts: realProf.counts } })
+      : null,
     scenarios: "baselines,paths,dispatch-sweep,return-paths,e2e-napi",
   });
   if (synthDegrees.length) {
@@ -252,7 +288,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const dir = await emitSet({ outName: "synthetic", withSynthetic: true });
     const f = join(buildDir, "synthetic-profile.bun.js");
     await bundle(f, "bun", [], dispatchFile(dir, "ops-table"));
-    await runQuiet([bunBin(), f, ...common0, "--profile", profTmp], { BENCH_DEGREES: synthDegrees.join(",") });
+    await runQuiet([bunBin(), f, ...common0, "--profile", profTmp], {
+      BENCH_DEGREES: synthDegrees.join(","),
+    });
     const prof = JSON.parse(readFileSync(profTmp, "utf8")) as SweepProfile;
     providerSets.synthetic = prof.rigs;
     sets.push({
@@ -271,7 +309,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const variant of o.variants) {
       const generated = variant === "icall-pgo" ? "icall-wrapper" : variant;
       const redirect =
-        variant === "icall-pgo" ? dispatchFile(s.pgoDir!, "icall-wrapper") : s.dir ? dispatchFile(s.dir, generated) : null;
+        variant === "icall-pgo"
+          ? dispatchFile(s.pgoDir!, "icall-wrapper")
+          : s.dir
+            ? dispatchFile(s.dir, generated)
+            : null;
       const conditions = redirect ? [] : [generated];
       const common = ["--mode", o.mode, "--seed", String(o.seed), "--set", s.set, "--scenarios", s.scenarios];
       if (o.filter) common.push("--filter", o.filter);
@@ -317,9 +359,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         const rep0 = JSON.parse(readFileSync(tmp, "utf8")) as ChildReport;
         const expected = job.variant === "icall-pgo" ? "icall-wrapper" : job.variant;
         if (rep0.variant !== expected)
-          throw new Error(`linked dispatcher is ${rep0.variant}, expected ${expected} (is codegen up to date?)`);
+          throw new Error(
+            `linked dispatcher is ${rep0.variant}, expected ${expected} (is codegen up to date?)`,
+          );
         reports.push(rep0);
-        for (const result of rep0.results) records.push({ engine: job.engine, variant: job.variant, set: job.set, rep, result });
+        for (const result of rep0.results)
+          records.push({ engine: job.engine, variant: job.variant, set: job.set, rep, result });
         const flags = rep0.results.filter((r) => r.optimisedOut || r.error).length;
         const msg = `${tag} ${((Date.now() - t) / 1000).toFixed(1)}s, ${rep0.results.length} benches${flags ? `, ${flags} FLAGGED` : ""}`;
         if (tty) process.stdout.write(`\r\x1b[2K${msg}\n`);
@@ -346,7 +391,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   try {
     const { execSync } = await import("node:child_process");
-    versions.commit = execSync("git rev-parse --short HEAD", { cwd: ROOT, stdio: ["ignore", "pipe", "ignore"] })
+    versions.commit = execSync("git rev-parse --short HEAD", {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "ignore"],
+    })
       .toString()
       .trim();
   } catch {}
@@ -367,7 +415,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     accounting: accounting(figures),
     failures: [...runErrors, ...failures(figures)],
   };
-  const stamp = startedAt.replace(/[:.]/g, "-");
+  const stamp = o.name ?? startedAt.replace(/[:.]/g, "-");
   const resultsDir = join(BENCH_DIR, "results");
   const chartDir = join(resultsDir, stamp);
   mkdirSync(chartDir, { recursive: true });

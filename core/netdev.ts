@@ -145,7 +145,13 @@ export class NetDevice {
         `${this.name} rx queue ${queueIdx}: designated queue already memory provider bound`,
       );
     rxq.mpParams = { ops, priv };
-    this.#restart(rxq);
+    try {
+      this.#restart(rxq);
+    } catch (e) {
+      // netif_mp_open_rxq(): a failed restart leaves the queue without the provider.
+      rxq.mpParams = { ops: null, priv: null };
+      throw e;
+    }
     return rxq;
   }
 

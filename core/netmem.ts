@@ -47,6 +47,8 @@ interface Tables {
   pageRef: Int32Array;
   /** LOC_* for the audit. */
   loc: Uint8Array;
+  /** 1 when the descriptor is a net_iov, 0 for a page: a ref's tag bit must match it. */
+  iov: Uint8Array;
 }
 
 const INITIAL = 1 << 12;
@@ -60,6 +62,7 @@ export const nm: Tables = {
   idx: new Int32Array(INITIAL),
   pageRef: new Int32Array(INITIAL),
   loc: new Uint8Array(INITIAL),
+  iov: new Uint8Array(INITIAL),
 };
 
 // Descriptor 0 is never used, so ref 0 stays "none". Free ranges kept sorted by base.
@@ -82,6 +85,7 @@ function grow(min: number): void {
   nm.idx = g(nm.idx, (n) => new Int32Array(n));
   nm.pageRef = g(nm.pageRef, (n) => new Int32Array(n));
   nm.loc = g(nm.loc, (n) => new Uint8Array(n));
+  nm.iov = g(nm.iov, (n) => new Uint8Array(n));
 }
 
 /** Reserves `n` consecutive descriptors (control path). Their metadata starts zeroed. */
@@ -136,6 +140,7 @@ function clearRange(base: number, n: number): void {
   nm.idx.fill(0, base, base + n);
   nm.pageRef.fill(0, base, base + n);
   nm.loc.fill(LOC_FREE, base, base + n);
+  nm.iov.fill(0, base, base + n);
 }
 
 /** Highest descriptor ever handed out + 1 (for audits that scan the tables). */
@@ -244,6 +249,7 @@ export function createNetIovArea(
   const area = new NetIovArea(id, base, numNiovs, opts.type, opts.readable, opts.owner);
   for (let i = 0; i < numNiovs; i++) {
     nm.owner[base + i] = id;
+    nm.iov[base + i] = 1;
     nm.idx[base + i] = i;
   }
   areas.set(id, area);

@@ -507,3 +507,22 @@ describe("pp_ref_count and the frag API", () => {
     expectAudit(pool);
   });
 });
+
+describe("refs are checked against their kind", () => {
+  test("a page ref with the net_iov tag bit set is refused", () => {
+    const { pool } = mk();
+    const r = pool.allocNetmem();
+    expect(() => pool.recycleDirect(r | 1)).toThrow(/does not belong to pool/);
+    pool.recycleDirect(r);
+    expectAudit(pool);
+  });
+
+  test("a queue restart that throws leaves the queue unbound", () => {
+    const netdev = new NetDevice({ dev: mkDev(16) });
+    netdev.onQueueRestart = () => {
+      throw new PagePoolError("ENOMEM", "driver could not restart the queue");
+    };
+    expect(() => netdev.bindRxQueue(0, basicOps, new BasicProvider())).toThrow(/ENOMEM/);
+    expect(netdev.rxQueue(0).mpParams.ops).toBeNull();
+  });
+});

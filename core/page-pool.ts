@@ -632,7 +632,7 @@ export class PagePool {
 
   #checkOwned(ref: NetmemRef, what: string): void {
     const d = ref >>> 1;
-    if (ref <= 0 || d >= nm.pp.length || nm.pp[d] !== this.id)
+    if (ref <= 0 || d >= nm.pp.length || nm.pp[d] !== this.id || (ref & NET_IOV) !== nm.iov[d])
       throw new PagePoolError("EINVAL", `${what}: netmem ${ref} does not belong to pool ${this.id}`);
     if (nm.loc[d] !== LOC_INFLIGHT)
       throw new PagePoolError(

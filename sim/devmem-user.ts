@@ -25,7 +25,14 @@ export class DevmemUserCore {
   /** Tokens held per net_iov index of the dma-buf. */
   readonly held: Int32Array;
   readonly #q = new HeldQueue(8192);
-  readonly report: UserReport = { received: 0, returned: 0, corrupt: 0, duplicated: 0, heldAtClose: 0, refused: 0 };
+  readonly report: UserReport = {
+    received: 0,
+    returned: 0,
+    corrupt: 0,
+    duplicated: 0,
+    heldAtClose: 0,
+    refused: 0,
+  };
   #due: number[] = [];
 
   constructor(numNiovs: number, delay: number) {

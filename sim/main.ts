@@ -53,7 +53,10 @@ export function parseArgs(argv: string[]): Cli {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const [flag, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith("--") && a.includes("=")
+        ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
+        : [a, undefined];
     const val = (): string => {
       if (inline !== undefined) return inline;
       const v = argv[++i];
@@ -135,6 +138,13 @@ export function formatText(r: SimResult): string {
       `  queue ${q.queue}: offered ${fmt(q.offered)} received ${fmt(q.received)} bytes ${fmt(q.bytes)} dropped(no buffer) ${fmt(q.droppedNoBuffer)} dropped(user full) ${fmt(q.droppedUserFull)} alloc failures ${fmt(q.allocFailures)} generations ${q.generations}`,
     );
   for (const p of r.pools) {
+    if (p.hold === 0 && p.state === "freed") {
+      // The provider-less pool a queue restart makes when a provider is unbound; no traffic.
+      out.push(
+        `pool ${p.id} (queue ${p.queue}, generation ${p.generation}, provider ${p.provider}): unused, freed`,
+      );
+      continue;
+    }
     out.push(
       `pool ${p.id} (queue ${p.queue}, generation ${p.generation}, provider ${p.provider}): ${p.state}; hold ${fmt(p.hold)} release ${fmt(p.release)} inflight ${p.inflight}; deferred-destroy retries ${p.destroyRetries}`,
     );
@@ -143,10 +153,15 @@ export function formatText(r: SimResult): string {
     out.push(`  ${stats.slice(6).join("  ")}`);
     if (p.describeAtTeardown) {
       const d = p.describeAtTeardown;
-      out.push(`  at teardown: inflight ${d.inflight} (${fmt(d.inflightMem)} bytes); ${JSON.stringify(extraAttrs(d))}`);
+      out.push(
+        `  at teardown: inflight ${d.inflight} (${fmt(d.inflightMem)} bytes); ${JSON.stringify(extraAttrs(d))}`,
+      );
     }
     const a = p.auditAtTeardown;
-    if (a) out.push(`  audit at teardown: ${a.ok ? "ok" : "FAILED"} (cache ${a.cache}, ring ${a.ring}, in flight ${a.inflight})`);
+    if (a)
+      out.push(
+        `  audit at teardown: ${a.ok ? "ok" : "FAILED"} (cache ${a.cache}, ring ${a.ring}, in flight ${a.inflight})`,
+      );
   }
   for (const g of r.generations)
     out.push(

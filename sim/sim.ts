@@ -14,18 +14,18 @@
  */
 import { DISPATCH_VARIANT } from "#dispatch";
 import { PagePoolError } from "../core/errors.ts";
-import { type NetDevice as NetDeviceT, NetDevice, napiRun, type RxQueue } from "../core/netdev.ts";
+import { NetDevice, type NetDevice as NetDeviceT, napiRun, type RxQueue } from "../core/netdev.ts";
 import { descriptorLimit, nm } from "../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
 import {
   type AuditReport,
   DEFER_TIME_MS,
-  PP_FLAG_ALLOW_UNREADABLE_NETMEM,
-  PP_FLAG_DMA_MAP,
-  PP_FLAG_DMA_SYNC_DEV,
   type PagePool,
   PagePool as PagePoolClass,
   type PagePoolDescription,
+  PP_FLAG_ALLOW_UNREADABLE_NETMEM,
+  PP_FLAG_DMA_MAP,
+  PP_FLAG_DMA_SYNC_DEV,
 } from "../core/page-pool.ts";
 import { mpStaticKey } from "../core/provider.ts";
 import { flatStats, type StatName } from "../core/stats.ts";
@@ -169,6 +169,8 @@ class SimQueue {
   droppedUserFull = 0;
   allocFailures = 0;
   stalls = 0;
+  /** The last wait for a Worker user timed out; not waited for again until a buffer comes back. */
+  starved = false;
   polls = 0;
   constructor(idx: number, rxq: RxQueue, name: string, ring: number) {
     this.idx = idx;
@@ -302,6 +304,7 @@ export class Simulation {
         q.allocFailures++;
         return;
       }
+      q.starved = false;
       const off = frags ? pool.outOffset : 0;
       ledger.take(ref, off, frags ? pool.outSize : bufLen);
       const i = (q.dHead + q.dCount) % ring;
@@ -331,13 +334,18 @@ export class Simulation {
           this.#refill(q, pool, bufLen, frags);
           // A Worker user gives buffers back concurrently: wait a little for them (TCP flow
           // control would pace the sender the same way) before the NIC drops the packet.
-          while (worker && q.dCount < nb && waitLeft > 0) {
+          // A user that holds more than the pool can ever have (a return delay above the
+          // provider's capacity) is not waited for again until buffers flow: the NIC drops.
+          while (worker && !q.starved && q.dCount < nb && waitLeft > 0) {
             be.waitUser(1);
             waitLeft--;
             this.#refill(q, pool, bufLen, frags);
           }
           if (q.dCount < nb) {
-            if (worker && waitLeft <= 0) q.stalls++;
+            if (worker && waitLeft <= 0 && !q.starved) {
+              q.stalls++;
+              q.starved = true;
+            }
             q.droppedNoBuffer++;
             continue;
           }
@@ -349,7 +357,7 @@ export class Simulation {
           const off = q.dOff[q.dHead];
           q.dHead = (q.dHead + 1) % ring;
           q.dCount--;
-          const len = left < bufLen ? left : bufLen;
+          const len = Math.min(left, bufLen);
           left -= len;
           if (!ok) {
             // The rest of a packet the user side refused: back to the pool (NAPI: direct).
@@ -399,7 +407,9 @@ export class Simulation {
       }
     }
     if (user.refused)
-      this.problems.push(`queue ${q.idx} generation ${q.generation}: the provider refused ${user.refused} valid returns`);
+      this.problems.push(
+        `queue ${q.idx} generation ${q.generation}: the provider refused ${user.refused} valid returns`,
+      );
     const lifecycle = q.backend.lifecycle();
     if (lifecycle.inits !== lifecycle.destroys)
       this.problems.push(
@@ -424,6 +434,16 @@ export class Simulation {
   }
 
   async run(): Promise<SimResult> {
+    try {
+      return await this.#run();
+    } catch (e) {
+      // A failed run must not leave Worker threads behind (they would keep the process alive).
+      for (const q of this.queues) (q.backend as Backend | undefined)?.abort?.();
+      throw e;
+    }
+  }
+
+  async #run(): Promise<SimResult> {
     const t0 = performance.now();
     const o = this.o;
     this.#startKey = mpStaticKey.count;
@@ -524,6 +544,7 @@ export class Simulation {
         budget: o.budget,
         rxRing: o.rxRing,
         pages: o.pages,
+        opts: o.opts,
       },
       offered: queues.reduce((s, q) => s + q.offered, 0),
       received: queues.reduce((s, q) => s + q.received, 0),

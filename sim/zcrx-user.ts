@@ -11,12 +11,13 @@
  *
  * Imports only the zcrx user side, so a Worker loads nothing of the pool.
  */
+
+import type { ZcrxUserDescriptor } from "../plugins/zcrx/uapi.ts";
 import { ZCRX_NIOV_SHIFT } from "../plugins/zcrx/uapi.ts";
 import { ZcrxUser } from "../plugins/zcrx/user.ts";
-import type { ZcrxUserDescriptor } from "../plugins/zcrx/uapi.ts";
-import { readStamp } from "./stamp.ts";
-import { HeldQueue } from "./heldq.ts";
 import type { UserReport } from "./backends/types.ts";
+import { HeldQueue } from "./heldq.ts";
+import { readStamp } from "./stamp.ts";
 
 export interface ZcrxSimUserConfig {
   desc: ZcrxUserDescriptor;
@@ -183,6 +184,9 @@ export class ZcrxSimUser {
   /** The user stops: what it still holds is left to the kernel's scrub. */
   finish(): UserReport {
     this.report.heldAtClose = this.#q.length;
-    return { ...this.report, extra: { ...this.bad, written: this.written, rqFullRetries: this.rqFullRetries } };
+    return {
+      ...this.report,
+      extra: { ...this.bad, written: this.written, rqFullRetries: this.rqFullRetries },
+    };
   }
 }

@@ -204,3 +204,18 @@ export function fullGc(): void {
 export function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
+
+/**
+ * A reader of "bytes allocated so far" for allocation-rate probes (read before and after a chunk
+ * of work with no GC forced in between): V8's heapUsed on Node, which grows with every object;
+ * on Bun the allocator's current bytes (bun:jsc memoryUsage().current, what mitata's heap column
+ * reads), because JSC's heap size only moves at collections. Bun's figure undercounts small
+ * objects (it sees pages, not cells) but is non-zero whenever a loop allocates per item.
+ */
+export async function allocationReader(): Promise<() => number> {
+  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") {
+    const jsc = (await import("bun:jsc")) as { memoryUsage(): { current: number } };
+    return () => jsc.memoryUsage().current;
+  }
+  return () => process.memoryUsage().heapUsed;
+}

@@ -68,7 +68,12 @@ export function figureKey(f: { engine: string; variant: string; scenario: string
 export function mergeRuns(records: readonly RunRecord[]): Figure[] {
   const groups = new Map<string, RunRecord[]>();
   for (const r of records) {
-    const k = figureKey({ engine: r.engine, variant: r.variant, scenario: r.result.scenario, id: r.result.id });
+    const k = figureKey({
+      engine: r.engine,
+      variant: r.variant,
+      scenario: r.result.scenario,
+      id: r.result.id,
+    });
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
     g.push(r);
@@ -79,8 +84,7 @@ export function mergeRuns(records: readonly RunRecord[]): Figure[] {
     const first = g[0];
     const p50s = ok.map((r) => r.result.perOp.p50);
     const extra: Figure["extra"] = {};
-    for (const r of ok)
-      for (const [k, v] of Object.entries(r.result.extra)) if (!(k in extra)) extra[k] = v;
+    for (const r of ok) for (const [k, v] of Object.entries(r.result.extra)) if (!(k in extra)) extra[k] = v;
     for (const k of Object.keys(extra))
       if (typeof extra[k] === "number")
         extra[k] = median(ok.map((r) => r.result.extra[k]).filter((v): v is number => typeof v === "number"));
@@ -114,6 +118,20 @@ export function mergeRuns(records: readonly RunRecord[]): Figure[] {
 export const NOISE_FLOOR = 0.02;
 export const REFERENCE_VARIANT = "ops-table";
 
+/**
+ * Paths whose code is the same in every variant (they never reach the dispatcher): any
+ * difference between variants there is process-to-process noise, so they calibrate the verdict.
+ */
+export const NULL_PATHS: readonly string[] = [
+  "baseline:loop",
+  "baseline:stack",
+  "baseline:direct",
+  "baseline:arraybuffer",
+  "baseline:buffer",
+  "fast",
+  "ring",
+];
+
 export interface VerdictRow {
   engine: string;
   path: string;
@@ -124,28 +142,55 @@ export interface VerdictRow {
   reference: string;
   /** variant p50 / reference p50. */
   ratio: number;
-  /** Combined relative noise: spread(variant) + spread(reference), at least NOISE_FLOOR; NaN if unknown. */
+  /** Relative noise the ratio is judged against (see verdict()); NaN when unknown. */
   noise: number;
   /** "faster" | "slower" | "inside noise" | "noise unknown" */
   call: "faster" | "slower" | "inside noise" | "noise unknown";
 }
 
-/**
- * Ratios of every variant to the reference (ops-table) for every bench measured under both,
- * per engine. A difference is "inside noise" when |ratio - 1| <= the two spreads added (the
- * processes' p50s of either could be anywhere in their range), floored at NOISE_FLOOR.
- */
-export function verdict(figs: readonly Figure[], reference = REFERENCE_VARIANT): VerdictRow[] {
+function rawRatios(figs: readonly Figure[], reference: string) {
   const refs = new Map<string, Figure>();
   for (const f of figs) if (f.variant === reference) refs.set(`${f.engine}|${f.scenario}|${f.id}`, f);
-  const rows: VerdictRow[] = [];
+  const out: Array<{ f: Figure; r: Figure; ratio: number }> = [];
   for (const f of figs) {
     if (f.variant === reference || f.errors.length > 0 || !(f.p50 > 0)) continue;
     const r = refs.get(`${f.engine}|${f.scenario}|${f.id}`);
-    if (!r || !(r.p50 > 0)) continue;
-    const ratio = f.p50 / r.p50;
+    if (!r || !(r.p50 > 0) || r.errors.length > 0) continue;
+    out.push({ f, r, ratio: f.p50 / r.p50 });
+  }
+  return out;
+}
+
+/**
+ * Per engine, the median |ratio - 1| between variants on NULL_PATHS (identical code): how far
+ * apart two builds measure when nothing differs. 0 when no such figures exist.
+ */
+export function nullNoise(figs: readonly Figure[], reference = REFERENCE_VARIANT): Map<string, number> {
+  const by = new Map<string, number[]>();
+  for (const { f, ratio } of rawRatios(figs, reference)) {
+    if (!NULL_PATHS.includes(f.path)) continue;
+    let xs = by.get(f.engine);
+    if (!xs) by.set(f.engine, (xs = []));
+    xs.push(Math.abs(ratio - 1));
+  }
+  const out = new Map<string, number>();
+  for (const [engine, xs] of by) out.set(engine, median(xs));
+  return out;
+}
+
+/**
+ * Ratios of every variant to the reference (ops-table) for every bench measured under both,
+ * per engine. The noise a ratio is judged against is the largest of: the two figures' spreads
+ * across processes added (either p50 could be anywhere in its range), the engine's null noise
+ * (nullNoise(): what identical code measures apart), and NOISE_FLOOR. Within it: "inside noise".
+ * With a single process per figure the spread is unknown and so is the call.
+ */
+export function verdict(figs: readonly Figure[], reference = REFERENCE_VARIANT): VerdictRow[] {
+  const nn = nullNoise(figs, reference);
+  const rows: VerdictRow[] = [];
+  for (const { f, r, ratio } of rawRatios(figs, reference)) {
     const known = Number.isFinite(f.spread) && Number.isFinite(r.spread);
-    const noise = known ? Math.max(NOISE_FLOOR, f.spread + r.spread) : Number.NaN;
+    const noise = known ? Math.max(NOISE_FLOOR, f.spread + r.spread, nn.get(f.engine) ?? 0) : Number.NaN;
     const call: VerdictRow["call"] = !known
       ? "noise unknown"
       : Math.abs(ratio - 1) <= noise
@@ -204,15 +249,20 @@ export function accounting(figs: readonly Figure[], variant = REFERENCE_VARIANT)
   const engines = [...new Set(figs.map((f) => f.engine))].sort();
   for (const engine of engines) {
     const get = (path: string) =>
-      figs.find((f) => f.engine === engine && f.variant === variant && f.path === path && f.errors.length === 0)
-        ?.p50 ?? Number.NaN;
+      figs.find(
+        (f) => f.engine === engine && f.variant === variant && f.path === path && f.errors.length === 0,
+      )?.p50 ?? Number.NaN;
     const fast = get("fast");
     const defs: Array<[string, number, number[]]> = [
       ["fast / stack", fast / get("baseline:stack"), KERNEL_FIGURES.map(() => Number.NaN)],
       ["ring / fast", get("ring") / fast, KERNEL_FIGURES.map((k) => k.ring / k.fast)],
       ["slow / fast", get("slow") / fast, KERNEL_FIGURES.map((k) => k.slow / k.fast)],
       ["fast / XDP budget", fast / XDP_BUDGET_NS, KERNEL_FIGURES.map((k) => k.fast / XDP_BUDGET_NS)],
-      ["provider-slow / direct", get("provider-slow") / get("baseline:direct"), KERNEL_FIGURES.map(() => Number.NaN)],
+      [
+        "provider-slow / direct",
+        get("provider-slow") / get("baseline:direct"),
+        KERNEL_FIGURES.map(() => Number.NaN),
+      ],
       ["e2e / fast", get("e2e") / fast, KERNEL_FIGURES.map(() => Number.NaN)],
     ];
     for (const [ratio, model, kernel] of defs) rows.push({ engine, variant, ratio, model, kernel });

@@ -9,6 +9,7 @@ import {
   type AccountingRow,
   type Figure,
   KERNEL_FIGURES,
+  nullNoise,
   REFERENCE_VARIANT,
   type VerdictRow,
   verdictLine,
@@ -75,7 +76,12 @@ export function sweepSpec(figs: readonly Figure[], engine: string): Spec | null 
     height: 280,
     data: { values },
     encoding: {
-      x: { field: "degree", type: "quantitative", scale: { type: "log", base: 2 }, title: "providers behind the call site" },
+      x: {
+        field: "degree",
+        type: "quantitative",
+        scale: { type: "log", base: 2 },
+        title: "providers behind the call site",
+      },
       color: { field: "variant", type: "nominal" },
     },
     layer: [
@@ -104,15 +110,18 @@ export function pathsSpec(figs: readonly Figure[], engine: string, paths: readon
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: `${engine}: per-path cost (ns per op, p50)`,
-    width: 90,
-    height: 220,
     data: { values },
-    mark: "bar",
-    encoding: {
-      column: { field: "path", type: "nominal", title: null, sort: paths as string[] },
-      x: { field: "variant", type: "nominal", axis: { labels: false, ticks: false, title: null } },
-      y: { field: "ns", type: "quantitative", title: "ns / op (p50)" },
-      color: { field: "variant", type: "nominal" },
+    columns: 5,
+    facet: { field: "path", type: "nominal", title: null, sort: paths as string[] },
+    spec: {
+      width: 110,
+      height: 160,
+      mark: "bar",
+      encoding: {
+        x: { field: "variant", type: "nominal", axis: { labels: false, ticks: false, title: null } },
+        y: { field: "ns", type: "quantitative", title: "ns / op (p50)" },
+        color: { field: "variant", type: "nominal" },
+      },
     },
     resolve: { scale: { y: "independent" } },
   };
@@ -120,7 +129,8 @@ export function pathsSpec(figs: readonly Figure[], engine: string, paths: readon
 
 /** The verdict as a terminal/markdown table (one row per path, engine, degree, variant). */
 export function verdictTable(rows: readonly VerdictRow[]): string {
-  const head = "| engine | path | degree | variant / ops-table (p50) | noise | call |\n|---|---|---|---|---|---|";
+  const head =
+    "| engine | path | degree | variant / ops-table (p50) | noise | call |\n|---|---|---|---|---|---|";
   const body = rows.map(
     (v) =>
       `| ${v.engine} | ${v.path} | ${v.degree || "–"}${v.synthetic ? " (synthetic)" : ""} | ${v.variant}: **${fmt(v.ratio)}x** | ${Number.isFinite(v.noise) ? `±${(v.noise * 100).toFixed(0)}%` : "unknown"} | ${v.call} |`,
@@ -136,12 +146,21 @@ export function accountingTable(rows: readonly AccountingRow[]): string {
   return [head, ...body].join("\n");
 }
 
+/** The figure's extras worth a glance (sweep providers and dispatches per op, pool counters). */
+function notes(f: Figure): string {
+  const parts: string[] = [];
+  if (f.path === "dispatch") parts.push(f.providers.join(", "));
+  for (const [k, v] of Object.entries(f.extra))
+    if (k !== "heapPackets") parts.push(`${k} ${typeof v === "number" ? Math.round(v * 1000) / 1000 : v}`);
+  return parts.join("; ");
+}
+
 export function figuresTable(figs: readonly Figure[]): string {
   const head =
-    "| engine | variant | scenario/bench | path | degree | p50 ns/op | p75 | mean | spread | runs |\n|---|---|---|---|---|---|---|---|---|---|";
+    "| engine | variant | scenario/bench | path | degree | p50 ns/op | p75 | mean | spread | runs | notes |\n|---|---|---|---|---|---|---|---|---|---|---|";
   const body = figs.map(
     (f) =>
-      `| ${f.engine} | ${f.variant} | ${f.scenario}/${f.id} | ${f.path} | ${f.degree || "–"}${f.synthetic ? " (synthetic)" : ""} | ${fmt(f.p50)} | ${fmt(f.p75)} | ${fmt(f.mean)} | ${pct(f.spread)} | ${f.runs} |${f.optimisedOut ? " **!**" : ""}${f.errors.length ? ` error: ${f.errors[0]}` : ""}`,
+      `| ${f.engine} | ${f.variant} | ${f.scenario}/${f.id} | ${f.path} | ${f.degree || "–"}${f.synthetic ? " (synthetic)" : ""} | ${fmt(f.p50)} | ${fmt(f.p75)} | ${fmt(f.mean)} | ${pct(f.spread)} | ${f.runs} | ${notes(f)} |${f.optimisedOut ? " **!**" : ""}${f.errors.length ? ` error: ${f.errors[0]}` : ""}`,
   );
   return [head, ...body].join("\n");
 }
@@ -175,7 +194,10 @@ export async function renderCharts(figs: readonly Figure[]): Promise<Map<string,
 export function markdownReport(r: ResultsFile, chartDir: string, charts: readonly string[]): string {
   const heap = r.figures
     .filter((f) => f.path === "e2e" && typeof f.extra.heapBytesPerMillionPackets === "number")
-    .map((f) => `| ${f.engine} | ${f.variant} | ${f.extra.heapBytesPerMillionPackets} | ${f.extra.heapPackets} |`);
+    .map(
+      (f) =>
+        `| ${f.engine} | ${f.variant} | ${f.extra.heapBytesPerMillionPackets} | ${f.extra.heapPackets} |`,
+    );
   const lines = [
     `# pagepool benchmark report (${r.mode})`,
     "",
@@ -188,12 +210,18 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     "",
     `Provider sets (sweep order): ${Object.entries(r.providerSets)
       .map(([k, v]) => `**${k}**: ${v.join(", ")}`)
-      .join("; ")}.${r.skippedProviders.length ? ` Registered but not yet bindable by the benchmark: ${r.skippedProviders.join(", ")}.` : ""}`,
+      .join(
+        "; ",
+      )}.${r.skippedProviders.length ? ` Registered but not yet bindable by the benchmark: ${r.skippedProviders.join(", ")}.` : ""}`,
     "",
     r.failures.length ? `## FAILED\n\n${r.failures.map((f) => `- ${f}`).join("\n")}\n` : "",
     "## Verdict",
     "",
-    `Ratios of each variant's p50 to ${REFERENCE_VARIANT}'s, per engine, path and degree. "inside noise": the difference is within the two figures' spreads across processes added together (at least 2%).`,
+    `Ratios of each variant's p50 to ${REFERENCE_VARIANT}'s, per engine, path and degree. "inside noise": the difference is within the noise, the largest of the two figures' spreads across processes added together, the engine's null noise (how far apart variants measure on paths whose code is identical in every variant: ${[
+      ...nullNoise(r.figures),
+    ]
+      .map(([e, x]) => `${(x * 100).toFixed(1)}% on ${e}`)
+      .join(", ")}), and 2%.`,
     "",
     verdictTable(r.verdict),
     "",
@@ -208,7 +236,9 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     "",
     "## Heap growth in the end-to-end loop",
     "",
-    "| engine | variant | bytes per million packets | packets measured |\n|---|---|---|---|",
+    "Allocated: heap growth between GCs (chunks in which a collection ran are left out), the allocation rate a per-packet object would show as tens of MB. Retained: live heap after a full GC, before and after (a leak). Both per million packets; target ~0 (a few hundred KB is the engines' own churn and the probe's readings).",
+    "",
+    "| engine | variant | allocated B / M packets | retained B / M packets | packets probed |\n|---|---|---|---|---|",
     ...heap,
     "",
     "## Every figure",
@@ -219,19 +249,75 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
   return lines.join("\n");
 }
 
-/** The terminal's closing summary: verdict lines, accounting, failures. */
+/** Cell text for a verdict row: `0.42x faster`, `0.99x ≈` (inside noise), `1.00x ?` (noise unknown). */
+function cell(v: VerdictRow): string {
+  const mark = v.call === "inside noise" ? "≈" : v.call === "noise unknown" ? "?" : v.call;
+  return `${v.ratio.toFixed(2)}x ${mark}`;
+}
+
+/**
+ * The verdict as a grouped table, one row per (engine, path, degree), one column per variant,
+ * baselines left out (their code is the same in every variant; they only calibrate the noise).
+ */
+export function verdictGrid(rows: readonly VerdictRow[]): string {
+  const vs = [...new Set(rows.map((r) => r.variant))];
+  const keyOf = (r: VerdictRow) => `${r.engine}|${r.path}|${r.degree}`;
+  const groups = new Map<string, VerdictRow[]>();
+  for (const r of rows) {
+    if (r.path.startsWith("baseline:")) continue;
+    let g = groups.get(keyOf(r));
+    if (!g) groups.set(keyOf(r), (g = []));
+    g.push(r);
+  }
+  const head = `  ${"engine".padEnd(6)} ${"path".padEnd(14)} ${"degree".padEnd(15)} ${vs.map((v) => `${v} / ops-table`.padEnd(28)).join("")}noise`;
+  const lines = [head];
+  for (const g of groups.values()) {
+    const r0 = g[0];
+    const deg = r0.degree ? `${r0.degree}${r0.synthetic ? " (synthetic)" : ""}` : "–";
+    const cells = vs.map((v) => {
+      const r = g.find((x) => x.variant === v);
+      return (r ? cell(r) : "–").padEnd(28);
+    });
+    const noise = Math.max(...g.map((r) => r.noise));
+    lines.push(
+      `  ${r0.engine.padEnd(6)} ${r0.path.padEnd(14)} ${deg.padEnd(15)} ${cells.join("")}${Number.isFinite(noise) ? `±${(noise * 100).toFixed(0)}%` : "unknown"}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The terminal's closing summary: the verdict table and sentences, accounting, heap, failures. */
 export function terminalSummary(r: ResultsFile): string {
   const out: string[] = [];
-  out.push("", "Verdict (p50 ratios to ops-table; 'inside noise' = within the spreads across processes):");
-  for (const v of r.verdict) out.push(`  ${verdictLine(v)}`);
-  out.push("", "Cost accounting (model ratio | kernel ratios: Jan 2025 tasklet, Jan 2025 no-softirq, Dec 2022):");
+  out.push(
+    "",
+    "Verdict: p50 ratio to ops-table per engine, path and degree ('≈' = inside the noise: the spreads across",
+    "processes added, or what identical code measures apart on that engine, at least 2%):",
+    verdictGrid(r.verdict),
+  );
+  const nn = nullNoise(r.figures);
+  if (nn.size)
+    out.push(
+      `  (identical code measured apart by ${[...nn].map(([e, x]) => `${(x * 100).toFixed(1)}% on ${e}`).join(", ")}: the engines' null noise)`,
+    );
+  const key = r.verdict.filter((v) => v.path === "dispatch" || v.path === "provider-slow");
+  if (key.length) {
+    out.push("", "Dispatch:");
+    for (const v of key) out.push(`  ${verdictLine(v)}`);
+  }
+  out.push(
+    "",
+    "Cost accounting (model ratio | kernel ratios: Jan 2025 tasklet, Jan 2025 no-softirq, Dec 2022):",
+  );
   for (const a of r.accounting)
     out.push(
       `  ${a.engine.padEnd(5)} ${a.ratio.padEnd(24)} ${fmt(a.model).padStart(8)} | ${a.kernel.map((k) => fmt(k).padStart(6)).join(" ")}`,
     );
   for (const f of r.figures)
     if (f.path === "e2e" && typeof f.extra.heapBytesPerMillionPackets === "number")
-      out.push(`  heap growth ${f.engine} ${f.variant}: ${f.extra.heapBytesPerMillionPackets} bytes per million packets`);
+      out.push(
+        `  heap growth ${f.engine} ${f.variant}: ${f.extra.heapBytesPerMillionPackets} bytes per million packets allocated (${(f.extra.heapBytesPerMillionPackets / 1e6).toFixed(3)} per packet), ${f.extra.retainedBytesPerMillionPackets ?? "?"} retained`,
+      );
   if (r.failures.length) out.push("", "FAILED:", ...r.failures.map((f) => `  ${f}`));
   return out.join("\n");
 }

@@ -15,10 +15,10 @@ import type { NetmemRef } from "../../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../../core/page-alloc.ts";
 import {
   GFP_ATOMIC,
+  PagePool,
   PP_FLAG_ALLOW_UNREADABLE_NETMEM,
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
-  PagePool,
 } from "../../core/page-pool.ts";
 import type { MemoryProviderOps } from "../../core/provider.ts";
 import * as devmem from "../../plugins/devmem/index.ts";

@@ -123,7 +123,8 @@ export class DevmemBinding {
       this.chunkStart[c] = idx;
       const n = dmabuf.sgLen[c] / 2 ** PAGE_SHIFT;
       // page_pool_set_dma_addr_netmem(): each net_iov's DMA address is preset at bind time.
-      for (let i = 0; i < n; i++) niovSetDmaAddr(this.area.niov(idx + i), dmabuf.sgDma[c] + i * 2 ** PAGE_SHIFT);
+      for (let i = 0; i < n; i++)
+        niovSetDmaAddr(this.area.niov(idx + i), dmabuf.sgDma[c] + i * 2 ** PAGE_SHIFT);
       idx += n;
     }
     try {
@@ -182,7 +183,11 @@ export class DevmemBinding {
   freeNiov(ref: NetmemRef): void {
     const i = this.area.indexOf(ref);
     // WARN_ON(!gen_pool_has_addr()) in the kernel.
-    if (i < 0) throw new PagePoolError("EFAULT", `devmem binding ${this.id}: netmem ${ref} is not one of its net_iovs`);
+    if (i < 0)
+      throw new PagePoolError(
+        "EFAULT",
+        `devmem binding ${this.id}: netmem ${ref} is not one of its net_iovs`,
+      );
     this.chunkPool.free(i);
     this.frees++;
   }
@@ -225,7 +230,8 @@ export class DevmemBinding {
             problems.push(`net_iov ${i} is free in the chunk pool but marked ${LOC_NAMES[nm.loc[d]]}`);
         } else {
           allocated++;
-          if (pp === 0) problems.push(`net_iov ${i} is allocated from the chunk pool but attached to no pool (lost)`);
+          if (pp === 0)
+            problems.push(`net_iov ${i} is allocated from the chunk pool but attached to no pool (lost)`);
           else if (poolsById.get(pp)?.mpPriv !== this)
             problems.push(`net_iov ${i} is attached to pool ${pp}, which is not a live pool of this binding`);
         }

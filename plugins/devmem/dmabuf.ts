@@ -55,7 +55,10 @@ export class DmaBuf {
     let total = 0;
     for (const len of sg) {
       if (!Number.isInteger(len) || len <= 0 || len % PAGE_SIZE !== 0)
-        throw new PagePoolError("EINVAL", `dma-buf sg entry must be a positive multiple of ${PAGE_SIZE}, got ${len}`);
+        throw new PagePoolError(
+          "EINVAL",
+          `dma-buf sg entry must be a positive multiple of ${PAGE_SIZE}, got ${len}`,
+        );
       total += len;
     }
     if (total !== size)
@@ -88,7 +91,8 @@ export class DmaBuf {
 
   /** dma_buf_put(): drops a reference; the last one frees the memory. */
   put(): void {
-    if (this.#refs === 0) throw new PagePoolError("EFAULT", `dma-buf ${this.name}: put with no reference left`);
+    if (this.#refs === 0)
+      throw new PagePoolError("EFAULT", `dma-buf ${this.name}: put with no reference left`);
     if (--this.#refs === 0) this.#mem = null;
   }
 
@@ -135,7 +139,15 @@ export class DmaBuf {
   #access(offset: number, len: number, what: string): Uint8Array {
     const mem = this.#mem;
     if (mem === null) throw new PagePoolError("EBADF", `${what}: dma-buf ${this.name} is released`);
-    if (!(Number.isInteger(offset) && Number.isInteger(len) && offset >= 0 && len >= 0 && offset + len <= this.size))
+    if (
+      !(
+        Number.isInteger(offset) &&
+        Number.isInteger(len) &&
+        offset >= 0 &&
+        len >= 0 &&
+        offset + len <= this.size
+      )
+    )
       throw new PagePoolError(
         "EINVAL",
         `${what}: range [${offset}, ${offset + len}) is outside dma-buf ${this.name} of ${this.size} bytes`,

@@ -90,7 +90,7 @@ export class FirstFitBitmap {
     const old = this.#size;
     this.#size = newSize;
     this.#setFree(old, newSize);
-    if ((old >>> 5) < this.#hint) this.#hint = old >>> 5;
+    if (old >>> 5 < this.#hint) this.#hint = old >>> 5;
   }
 
   #setFree(from: number, to: number): void {

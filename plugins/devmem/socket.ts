@@ -68,8 +68,15 @@ export class DevmemCmsgBuffer {
   }
 
   /** Record i as an object (control path and tests; the hot path reads the arrays). */
-  record(i: number): { type: number; fragOffset: number; fragSize: number; fragToken: number; dmabufId: number } {
-    if (!(i >= 0 && i < this.count)) throw new PagePoolError("EINVAL", `cmsg ${i} out of range [0, ${this.count})`);
+  record(i: number): {
+    type: number;
+    fragOffset: number;
+    fragSize: number;
+    fragToken: number;
+    dmabufId: number;
+  } {
+    if (!(i >= 0 && i < this.count))
+      throw new PagePoolError("EINVAL", `cmsg ${i} out of range [0, ${this.count})`);
     return {
       type: this.type[i],
       fragOffset: this.fragOffset[i],
@@ -105,7 +112,8 @@ export function tokensToRanges(tokens: ArrayLike<number>, n: number = tokens.len
     const t = sorted[i];
     const last = out.length - 2;
     if (last >= 0 && out[last] + out[last + 1] === t) out[last + 1]++;
-    else if (last >= 0 && out[last] + out[last + 1] > t) continue; // duplicate
+    else if (last >= 0 && out[last] + out[last + 1] > t)
+      continue; // duplicate
     else out.push(t, 1);
   }
   return Uint32Array.from(out);
@@ -238,13 +246,27 @@ export class DevmemSocket {
   deliver(ref: NetmemRef, offset: number, size: number): void {
     const d = ref >>> 1;
     if (!(ref & NET_IOV) || ref <= 0 || d >= nm.pp.length)
-      throw new PagePoolError("ENODEV", `deliver: netmem ${ref} is not a net_iov (devmem sockets take only dma-buf frags)`);
+      throw new PagePoolError(
+        "ENODEV",
+        `deliver: netmem ${ref} is not a net_iov (devmem sockets take only dma-buf frags)`,
+      );
     const pool = poolsById.get(nm.pp[d]);
     if (!pool || nm.loc[d] !== LOC_INFLIGHT || nm.ppRef[d] < 1)
       throw new PagePoolError("EINVAL", `deliver: net_iov ${ref} is not in flight from a pool`);
     if (pool.mpOps !== devmemOps)
-      throw new PagePoolError("ENODEV", `deliver: net_iov ${ref} is not devmem (provider ${pool.mpOps?.name ?? "none"})`);
-    if (!(Number.isInteger(offset) && Number.isInteger(size) && offset >= 0 && size > 0 && offset + size <= PAGE_SIZE))
+      throw new PagePoolError(
+        "ENODEV",
+        `deliver: net_iov ${ref} is not devmem (provider ${pool.mpOps?.name ?? "none"})`,
+      );
+    if (
+      !(
+        Number.isInteger(offset) &&
+        Number.isInteger(size) &&
+        offset >= 0 &&
+        size > 0 &&
+        offset + size <= PAGE_SIZE
+      )
+    )
       throw new PagePoolError(
         "EINVAL",
         `deliver: fragment [${offset}, ${offset + size}) must be non-empty and inside one ${PAGE_SIZE}-byte net_iov`,
@@ -289,7 +311,8 @@ export class DevmemSocket {
    */
   recvmsg(out: DevmemCmsgBuffer, maxBytes: number = Number.MAX_SAFE_INTEGER): number {
     if (this.#closed) throw new PagePoolError("EBADF", `recvmsg: socket ${this.id} is closed`);
-    if (!(maxBytes >= 0)) throw new PagePoolError("EINVAL", `recvmsg: maxBytes must be >= 0, got ${maxBytes}`);
+    if (!Number.isInteger(maxBytes) || maxBytes < 0)
+      throw new PagePoolError("EINVAL", `recvmsg: maxBytes must be an integer >= 0, got ${maxBytes}`);
     out.count = 0;
     out.dataLen = 0;
     let sent = 0;
@@ -305,7 +328,10 @@ export class DevmemSocket {
         copy = Math.min(copy, out.data.length - out.dataLen);
         if (copy === 0 || out.count >= out.capacity) {
           if (sent === 0)
-            throw new PagePoolError("ENOSPC", "recvmsg: no room in the data or control buffer for linear data");
+            throw new PagePoolError(
+              "ENOSPC",
+              "recvmsg: no room in the data or control buffer for linear data",
+            );
           break;
         }
         const src = this.#qLinear[i]!;
@@ -321,7 +347,10 @@ export class DevmemSocket {
       } else {
         if (out.count >= out.capacity) {
           if (sent === 0)
-            throw new PagePoolError("ENOSPC", "recvmsg: control buffer has no room for a cmsg (the kernel's ETOOSMALL)");
+            throw new PagePoolError(
+              "ENOSPC",
+              "recvmsg: control buffer has no room for a cmsg (the kernel's ETOOSMALL)",
+            );
           break;
         }
         const binding = this.#bindingOf(ref);
@@ -426,7 +455,8 @@ export class DevmemSocket {
     let t = this.#tokIds.alloc();
     if (t < 0) {
       const size = this.#tokIds.size;
-      if (size > TOKEN_MAX) throw new PagePoolError("ENOSPC", "recvmsg: token space exhausted (xa_limit_31b)");
+      if (size > TOKEN_MAX)
+        throw new PagePoolError("ENOSPC", "recvmsg: token space exhausted (xa_limit_31b)");
       const next = Math.min(size * 2, TOKEN_MAX + 1);
       this.#tokIds.grow(next);
       const tr = new Int32Array(next);
@@ -487,14 +517,20 @@ export function devmemDontneed(sock: DevmemSocket, ranges: Uint32Array, nRanges?
     throw new PagePoolError("EINVAL", "dontneed: token ranges must be a Uint32Array of (start, count) pairs");
   if (nRanges === undefined) {
     if (ranges.length % 2 !== 0)
-      throw new PagePoolError("EINVAL", `dontneed: ${ranges.length} u32s is not a whole number of (start, count) pairs`);
+      throw new PagePoolError(
+        "EINVAL",
+        `dontneed: ${ranges.length} u32s is not a whole number of (start, count) pairs`,
+      );
     nRanges = ranges.length / 2;
   } else if (!Number.isInteger(nRanges) || nRanges < 0 || nRanges * 2 > ranges.length) {
     throw new PagePoolError("EINVAL", `dontneed: nRanges ${nRanges} does not fit ${ranges.length} u32s`);
   }
   if (sock.closed) throw new PagePoolError("EBADF", `dontneed: socket ${sock.id} is closed`);
   if (nRanges > MAX_DONTNEED_TOKENS)
-    throw new PagePoolError("EINVAL", `dontneed: ${nRanges} token ranges, at most ${MAX_DONTNEED_TOKENS} allowed`);
+    throw new PagePoolError(
+      "EINVAL",
+      `dontneed: ${nRanges} token ranges, at most ${MAX_DONTNEED_TOKENS} allowed`,
+    );
   sock.stats.dontneedCalls++;
   let freed = 0;
   let inspected = 0;
@@ -528,12 +564,29 @@ export function devmemDontneed(sock: DevmemSocket, ranges: Uint32Array, nRanges?
  * frag is unreadable to the stack, skb_frags_readable() false; only the user can read a udmabuf,
  * through its own mmap. This helper is that mmap read, addressed by net_iov.)
  */
-export function devmemReadNetmem(ref: NetmemRef, offset: number, len: number, dst: Uint8Array, dstOff = 0): number {
+export function devmemReadNetmem(
+  ref: NetmemRef,
+  offset: number,
+  len: number,
+  dst: Uint8Array,
+  dstOff = 0,
+): number {
   const owner = netIovArea(ref)?.owner;
   if (!(owner instanceof DevmemBinding))
     throw new PagePoolError("EINVAL", `netmem ${ref} is not a devmem net_iov`);
-  if (!(Number.isInteger(offset) && Number.isInteger(len) && offset >= 0 && len >= 0 && offset + len <= PAGE_SIZE))
-    throw new PagePoolError("EINVAL", `read [${offset}, ${offset + len}) is outside the ${PAGE_SIZE}-byte net_iov`);
+  if (
+    !(
+      Number.isInteger(offset) &&
+      Number.isInteger(len) &&
+      offset >= 0 &&
+      len >= 0 &&
+      offset + len <= PAGE_SIZE
+    )
+  )
+    throw new PagePoolError(
+      "EINVAL",
+      `read [${offset}, ${offset + len}) is outside the ${PAGE_SIZE}-byte net_iov`,
+    );
   return owner.dmabuf.read(owner.virtualAddr(ref) + offset, len, dst, dstOff);
 }
 
@@ -543,6 +596,9 @@ export function devmemDeviceWrite(ref: NetmemRef, offset: number, src: Uint8Arra
   if (!(owner instanceof DevmemBinding))
     throw new PagePoolError("EINVAL", `netmem ${ref} is not a devmem net_iov`);
   if (!(Number.isInteger(offset) && offset >= 0 && offset + src.length <= PAGE_SIZE))
-    throw new PagePoolError("EINVAL", `write [${offset}, ${offset + src.length}) is outside the ${PAGE_SIZE}-byte net_iov`);
+    throw new PagePoolError(
+      "EINVAL",
+      `write [${offset}, ${offset + src.length}) is outside the ${PAGE_SIZE}-byte net_iov`,
+    );
   owner.dmabuf.deviceWrite(owner.virtualAddr(ref) + offset, src);
 }

@@ -21,7 +21,7 @@ import { DevmemCmsgBuffer, type DevmemSocket, devmemDontneed } from "./socket.ts
 
 /** The subset of MessagePort / Worker / a worker's `self` the channel needs. */
 export interface PortLike {
-  postMessage(message: unknown, transfer?: ArrayBuffer[]): void;
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
   addEventListener(type: "message", listener: (ev: MessageEvent) => void): void;
   removeEventListener(type: "message", listener: (ev: MessageEvent) => void): void;
   start?(): void;
@@ -77,13 +77,19 @@ export function handleDevmemRequest(sock: DevmemSocket, msg: unknown): DevmemRep
     switch (op) {
       case "recvmsg": {
         if (!isInt(m.maxRecords, 1, MAX_RECORDS_PER_REQUEST))
-          throw new PagePoolError("EINVAL", `maxRecords must be an integer in [1, ${MAX_RECORDS_PER_REQUEST}]`);
+          throw new PagePoolError(
+            "EINVAL",
+            `maxRecords must be an integer in [1, ${MAX_RECORDS_PER_REQUEST}]`,
+          );
         const maxBytes = m.maxBytes ?? Number.MAX_SAFE_INTEGER;
         if (!isInt(maxBytes, 0, Number.MAX_SAFE_INTEGER))
           throw new PagePoolError("EINVAL", "maxBytes must be a non-negative integer");
         const dataBytes = m.dataBytes ?? 4096;
         if (!isInt(dataBytes, 0, MAX_DATA_BYTES_PER_REQUEST))
-          throw new PagePoolError("EINVAL", `dataBytes must be an integer in [0, ${MAX_DATA_BYTES_PER_REQUEST}]`);
+          throw new PagePoolError(
+            "EINVAL",
+            `dataBytes must be an integer in [0, ${MAX_DATA_BYTES_PER_REQUEST}]`,
+          );
         const out = new DevmemCmsgBuffer(m.maxRecords, dataBytes);
         const bytes = sock.recvmsg(out, maxBytes);
         const n = out.count;
@@ -144,7 +150,7 @@ export function serveDevmemSocket(
         r.data.buffer,
       ] as ArrayBuffer[]);
     } else {
-      port.postMessage(reply);
+      port.postMessage(reply, []);
     }
   };
   port.addEventListener("message", listener);
@@ -170,7 +176,8 @@ export class DevmemSocketClient {
       const p = this.#pending.get(r.seq);
       if (!p) return; // not ours (the port may carry other messages)
       this.#pending.delete(r.seq);
-      if ("error" in r) p.reject(new PagePoolError(r.error.code, r.error.message.replace(/^[A-Z0-9]+: /, "")));
+      if ("error" in r)
+        p.reject(new PagePoolError(r.error.code, r.error.message.replace(/^[A-Z0-9]+: /, "")));
       else p.resolve(r);
     };
     port.addEventListener("message", this.#listener);

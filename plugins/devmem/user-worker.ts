@@ -59,8 +59,8 @@ self.addEventListener("message", (ev: MessageEvent) => {
   const m = ev.data as { op?: string; frags?: number; holdTokens?: number; maxRecords?: number };
   if (m?.op !== "start") return;
   run(m.frags ?? 0, m.holdTokens ?? 0, m.maxRecords ?? 64).then(
-    (st) => self.postMessage({ op: "done", ...st }),
+    (st) => self.postMessage({ op: "done", ...st }, []),
     (e: { code?: string; message?: string }) =>
-      self.postMessage({ op: "user-error", code: e.code ?? "?", message: e.message ?? String(e) }),
+      self.postMessage({ op: "user-error", code: e.code ?? "?", message: e.message ?? String(e) }, []),
   );
 });

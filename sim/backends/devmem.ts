@@ -16,11 +16,10 @@ import type { PagePool } from "../../core/page-pool.ts";
 import {
   createDeviceDmabuf,
   createUdmabuf,
-  DevmemCmsgBuffer,
   type DevmemBinding,
+  DevmemCmsgBuffer,
   DevmemNetlink,
   DevmemSocket,
-  devmemDeviceWrite,
   handleDevmemRequest,
   type RecvmsgReply,
 } from "../../plugins/devmem/index.ts";
@@ -47,7 +46,6 @@ export class DevmemBackend implements Backend {
   #exited: Promise<number> | null = null;
   #workerReport: UserReport | null = null;
   readonly #ctl = new Int32Array(new SharedArrayBuffer(12));
-  #stamp = new Uint8Array(4);
   #shortfall = 0;
   #lifecycle = { inits: 0, destroys: 0 };
   #counters: Record<string, unknown> = {};
@@ -56,14 +54,18 @@ export class DevmemBackend implements Backend {
     this.#env = env;
     const pages = Number(env.opts["devmem.pages"] ?? 4096);
     if (!Number.isSafeInteger(pages) || pages <= 0)
-      throw new PagePoolError("EINVAL", `--opt devmem.pages must be a positive integer, got ${env.opts["devmem.pages"]}`);
+      throw new PagePoolError(
+        "EINVAL",
+        `--opt devmem.pages must be a positive integer, got ${env.opts["devmem.pages"]}`,
+      );
     this.#size = pages * 4096;
     const kind = env.opts["devmem.kind"] ?? "device";
     if (kind !== "device" && kind !== "udmabuf")
       throw new PagePoolError("EINVAL", `--opt devmem.kind must be device or udmabuf, got ${kind}`);
     this.#kind = kind;
-    // Device memory cannot be read by the CPU: nothing to stamp or check (reading it is EFAULT).
-    this.readable = kind === "udmabuf" && env.userMode === "inline";
+    // The simulated application never reads payloads (devmem's point: the data goes to the
+    // device, and device memory cannot be read by the CPU at all), so nothing is stamped.
+    this.readable = false;
   }
 
   async open(): Promise<void> {
@@ -188,14 +190,28 @@ export class DevmemBackend implements Backend {
     const b = this.binding;
     const audit = b.audit();
     if (!audit.ok) for (const p of audit.problems.slice(0, 10)) this.#env.log(`devmem audit: ${p}`);
-    this.#shortfall = b.numNiovs - b.chunkPool.avail + (b.leaked ? 0 : 0);
-    if (b.state !== "freed") this.#env.log(`devmem binding ${b.id} is ${b.state} (refcount ${b.refcount}) after close`);
+    this.#shortfall = b.numNiovs - b.chunkPool.avail;
+    if (b.state !== "freed")
+      this.#env.log(`devmem binding ${b.id} is ${b.state} (refcount ${b.refcount}) after close`);
     this.#lifecycle = { inits: b.poolInits, destroys: b.poolDestroys };
     this.#counters = {
-      binding: { id: b.id, state: b.state, allocs: b.allocs, allocFails: b.allocFails, frees: b.frees, numNiovs: b.numNiovs, freeAtClose: b.chunkPool.avail },
+      binding: {
+        id: b.id,
+        state: b.state,
+        allocs: b.allocs,
+        allocFails: b.allocFails,
+        frees: b.frees,
+        numNiovs: b.numNiovs,
+        freeAtClose: b.chunkPool.avail,
+      },
       socket: { ...this.sock.stats },
     };
     return report;
+  }
+
+  abort(): void {
+    void this.#worker?.terminate();
+    this.#worker = null;
   }
 
   counters(): Record<string, unknown> {
@@ -208,12 +224,7 @@ export class DevmemBackend implements Backend {
   lifecycle(): { inits: number; destroys: number } {
     return this.#lifecycle;
   }
-  stamp(_pool: PagePool, ref: number, off: number, seq: number): void {
-    const s = this.#stamp;
-    s[0] = seq & 0xff;
-    s[1] = (seq >>> 8) & 0xff;
-    s[2] = (seq >>> 16) & 0xff;
-    s[3] = (seq >>> 24) & 0xff;
-    devmemDeviceWrite(ref, off, s);
+  stamp(_pool: PagePool, _ref: number, _off: number, _seq: number): void {
+    // Not readable: the sim never calls this (see `readable`).
   }
 }

@@ -137,9 +137,6 @@ export function backendNames(): string[] {
 export async function makeBackend(name: string, env: BackendEnv): Promise<Backend> {
   const f = factories[name];
   if (!f)
-    throw new PagePoolError(
-      "ENOENT",
-      `unknown provider "${name}" (known: ${backendNames().join(", ")})`,
-    );
+    throw new PagePoolError("ENOENT", `unknown provider "${name}" (known: ${backendNames().join(", ")})`);
   return f(env);
 }

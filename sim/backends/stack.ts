@@ -5,11 +5,12 @@
  * NAPI-owned cache). Used for the provider-less queue ("none") and for providers that have no
  * user-side return protocol of their own (basic, limited, huge).
  */
-import type { MemoryProviderOps } from "../../core/provider.ts";
+
+import { PagePoolError } from "../../core/errors.ts";
 import { onCpu } from "../../core/netdev.ts";
 import { nm } from "../../core/netmem.ts";
 import { type PagePool, poolsById } from "../../core/page-pool.ts";
-import { PagePoolError } from "../../core/errors.ts";
+import type { MemoryProviderOps } from "../../core/provider.ts";
 import { HeldQueue } from "../heldq.ts";
 import { readStamp, writeStamp } from "../stamp.ts";
 import type { Backend, BackendEnv, UserReport } from "./types.ts";
@@ -98,7 +99,7 @@ export class StackBackend implements Backend {
       q.shift();
       if (this.readable) {
         const pool = poolsById.get(nm.pp[ref >>> 1]);
-        if (pool && readStamp(this.#p.memory(pool, ref), this.#p.byteOffset(pool, ref) + off) !== (seq >>> 0))
+        if (pool && readStamp(this.#p.memory(pool, ref), this.#p.byteOffset(pool, ref) + off) !== seq >>> 0)
           this.#report.corrupt++;
       }
       // kfree_skb -> page_pool put, from process context: the pool that owns it (netmem->pp),
@@ -128,7 +129,13 @@ export class StackBackend implements Backend {
     // The socket closes: every skb still queued is freed.
     onCpu(USER_CPU, () => this.#returnWhile(Number.POSITIVE_INFINITY));
     advanceTimers();
-    this.#p.dispose?.();
+    try {
+      this.#p.dispose?.();
+    } catch (e) {
+      // A provider that cannot end (buffers still out) is reported as lost, not thrown.
+      if (!(e instanceof PagePoolError)) throw e;
+      this.#env.log(`${this.name}: ${e.message}`);
+    }
     return { ...this.#report };
   }
 

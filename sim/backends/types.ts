@@ -7,8 +7,9 @@
  * delivers; deliver() takes it over (hands it to the user side, or drops it once the provider
  * took its own reference) and keeps the simulation's Ledger in step.
  */
-import type { DmaDevice } from "../../core/page-alloc.ts";
+
 import type { NetDevice } from "../../core/netdev.ts";
+import type { DmaDevice } from "../../core/page-alloc.ts";
 import type { PagePool } from "../../core/page-pool.ts";
 import type { ManualTimers } from "../../core/timers.ts";
 import type { Ledger } from "../ledger.ts";
@@ -83,6 +84,8 @@ export interface Backend {
    * socket close) so every buffer goes home. Returns the user's report.
    */
   close(advanceTimers: () => void): Promise<UserReport>;
+  /** The run failed: stop any user thread at once (no accounting). */
+  abort?(): void;
   /** The provider's own counters. */
   counters(): Record<string, unknown>;
   /** After close and the deferred destroys: buffers of this generation not back with their owner. */

@@ -27,7 +27,10 @@ function optInt(env: BackendEnv, key: string, def: number, zeroOk = false): numb
   if (v === undefined) return def;
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < (zeroOk ? 0 : 1))
-    throw new PagePoolError("EINVAL", `--opt zcrx.${key} must be a ${zeroOk ? "non-negative" : "positive"} integer, got ${v}`);
+    throw new PagePoolError(
+      "EINVAL",
+      `--opt zcrx.${key} must be a ${zeroOk ? "non-negative" : "positive"} integer, got ${v}`,
+    );
   return n;
 }
 
@@ -128,7 +131,9 @@ export class ZcrxBackend implements Backend {
 
   waitUser(ms: number): boolean {
     const t = Atomics.load(this.#rqTail, TAIL_W);
-    return Atomics.wait(this.#rqTail, TAIL_W, t, ms) !== "timed-out" || Atomics.load(this.#rqTail, TAIL_W) !== t;
+    return (
+      Atomics.wait(this.#rqTail, TAIL_W, t, ms) !== "timed-out" || Atomics.load(this.#rqTail, TAIL_W) !== t
+    );
   }
 
   async close(advanceTimers: () => void): Promise<UserReport> {
@@ -170,6 +175,11 @@ export class ZcrxBackend implements Backend {
     // Every net_iov of the area must now be home; only then can the area go.
     if (this.#shortfall === 0 && ifq.livePools === 0) ifq.free();
     return report;
+  }
+
+  abort(): void {
+    void this.#worker?.terminate();
+    this.#worker = null;
   }
 
   counters(): Record<string, unknown> {

@@ -14,7 +14,12 @@ import { type MessagePort, workerData } from "node:worker_threads";
 import { DevmemSocketClient, type PortLike } from "../../plugins/devmem/user-port.ts";
 import { DevmemUserCore } from "../devmem-user.ts";
 
-const { port, ctl: ctlSab, numNiovs, delay } = workerData as {
+const {
+  port,
+  ctl: ctlSab,
+  numNiovs,
+  delay,
+} = workerData as {
   port: MessagePort;
   ctl: SharedArrayBuffer;
   numNiovs: number;

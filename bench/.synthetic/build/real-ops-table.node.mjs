@@ -1826,6 +1826,7 @@ var CQ_CLOSED_W = 2;
 var RQE_SIZE = 16;
 var RQE_OFF_LO = 0;
 var RQE_OFF_HI = 1;
+var RQE_LEN = 2;
 var RQE_PAD = 3;
 var CQE_OFF_LO = 0;
 var CQE_OFF_HI = 1;
@@ -3259,6 +3260,364 @@ class DmaBuf {
 function createUdmabuf(size, opts = {}) {
   return new DmaBuf("udmabuf", size, opts);
 }
+// plugins/devmem/socket.ts
+var SO_DEVMEM_LINEAR = 98;
+var SO_DEVMEM_DMABUF = 99;
+var MAX_DONTNEED_TOKENS = 128;
+var MAX_DONTNEED_FRAGS = 1024;
+var TOKEN_MAX = 2147483647;
+
+class DevmemCmsgBuffer {
+  capacity;
+  type;
+  fragOffset;
+  fragSize;
+  fragToken;
+  dmabufId;
+  count = 0;
+  data;
+  dataLen = 0;
+  constructor(capacity, dataBytes = 4096) {
+    if (!Number.isInteger(capacity) || capacity < 0 || capacity > 1 << 20)
+      throw new PagePoolError("EINVAL", `cmsg capacity must be an integer in [0, 2^20], got ${capacity}`);
+    if (!Number.isInteger(dataBytes) || dataBytes < 0 || dataBytes > 1 << 30)
+      throw new PagePoolError("EINVAL", `data buffer size must be an integer in [0, 2^30], got ${dataBytes}`);
+    this.capacity = capacity;
+    this.type = new Uint8Array(capacity);
+    this.fragOffset = new Float64Array(capacity);
+    this.fragSize = new Uint32Array(capacity);
+    this.fragToken = new Uint32Array(capacity);
+    this.dmabufId = new Uint32Array(capacity);
+    this.data = new Uint8Array(dataBytes);
+  }
+  record(i) {
+    if (!(i >= 0 && i < this.count))
+      throw new PagePoolError("EINVAL", `cmsg ${i} out of range [0, ${this.count})`);
+    return {
+      type: this.type[i],
+      fragOffset: this.fragOffset[i],
+      fragSize: this.fragSize[i],
+      fragToken: this.fragToken[i],
+      dmabufId: this.dmabufId[i]
+    };
+  }
+  tokenRanges() {
+    let n = 0;
+    for (let i = 0;i < this.count; i++)
+      if (this.type[i] === SO_DEVMEM_DMABUF)
+        n++;
+    const out = new Uint32Array(n * 2);
+    let j = 0;
+    for (let i = 0;i < this.count; i++)
+      if (this.type[i] === SO_DEVMEM_DMABUF) {
+        out[j++] = this.fragToken[i];
+        out[j++] = 1;
+      }
+    return out;
+  }
+}
+var nextSocketId = 1;
+
+class DevmemSocket {
+  id;
+  #closed = false;
+  #qRef = new Int32Array(64);
+  #qOff = new Int32Array(64);
+  #qLen = new Int32Array(64);
+  #qLinear = new Array(64);
+  #qHead = 0;
+  #qCount = 0;
+  #tokRef = new Int32Array(64);
+  #tokIds = new FirstFitBitmap(64, "devmem socket tokens");
+  #tokensOut = 0;
+  #lastBinding = null;
+  stats = {
+    delivered: 0,
+    droppedClosed: 0,
+    tokensIssued: 0,
+    tokensFreed: 0,
+    tokensFreedOnClose: 0,
+    dontneedCalls: 0,
+    unknownSkipped: 0,
+    fragLimitHits: 0,
+    devmemBytes: 0,
+    linearBytes: 0
+  };
+  constructor() {
+    this.id = nextSocketId++;
+    this.#tokIds.take(0);
+  }
+  get closed() {
+    return this.#closed;
+  }
+  get tokensOutstanding() {
+    return this.#tokensOut;
+  }
+  get queued() {
+    return this.#qCount;
+  }
+  tokenNetmem(token) {
+    return token > 0 && token < this.#tokRef.length ? this.#tokRef[token] : 0;
+  }
+  heldTokens() {
+    const out = [];
+    for (let t = 1;t < this.#tokRef.length; t++)
+      if (this.#tokRef[t] !== 0)
+        out.push(t);
+    return out;
+  }
+  refsHeld(ref) {
+    let n = 0;
+    for (let t = 1;t < this.#tokRef.length; t++)
+      if (this.#tokRef[t] === ref)
+        n++;
+    const cap = this.#qRef.length;
+    for (let i = 0;i < this.#qCount; i++)
+      if (this.#qRef[this.#qHead + i & cap - 1] === ref)
+        n++;
+    return n;
+  }
+  deliver(ref, offset, size) {
+    const d = ref >>> 1;
+    if (!(ref & NET_IOV) || ref <= 0 || d >= nm.pp.length)
+      throw new PagePoolError("ENODEV", `deliver: netmem ${ref} is not a net_iov (devmem sockets take only dma-buf frags)`);
+    const pool = poolsById.get(nm.pp[d]);
+    if (!pool || nm.loc[d] !== LOC_INFLIGHT || nm.ppRef[d] < 1)
+      throw new PagePoolError("EINVAL", `deliver: net_iov ${ref} is not in flight from a pool`);
+    if (pool.mpOps !== devmemOps)
+      throw new PagePoolError("ENODEV", `deliver: net_iov ${ref} is not devmem (provider ${pool.mpOps?.name ?? "none"})`);
+    if (!(Number.isInteger(offset) && Number.isInteger(size) && offset >= 0 && size > 0 && offset + size <= PAGE_SIZE))
+      throw new PagePoolError("EINVAL", `deliver: fragment [${offset}, ${offset + size}) must be non-empty and inside one ${PAGE_SIZE}-byte net_iov`);
+    if (this.#closed) {
+      this.stats.droppedClosed++;
+      pool.putNetmem(ref, -1, false);
+      return;
+    }
+    const i = this.#qPush();
+    this.#qRef[i] = ref;
+    this.#qOff[i] = offset;
+    this.#qLen[i] = size;
+    this.stats.delivered++;
+  }
+  deliverLinear(bytes) {
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0)
+      throw new PagePoolError("EINVAL", "deliverLinear: need a non-empty Uint8Array");
+    if (this.#closed) {
+      this.stats.droppedClosed++;
+      return;
+    }
+    const i = this.#qPush();
+    this.#qRef[i] = 0;
+    this.#qOff[i] = 0;
+    this.#qLen[i] = bytes.length;
+    this.#qLinear[i] = bytes.slice();
+    this.stats.delivered++;
+  }
+  recvmsg(out, maxBytes = Number.MAX_SAFE_INTEGER) {
+    if (this.#closed)
+      throw new PagePoolError("EBADF", `recvmsg: socket ${this.id} is closed`);
+    if (!(maxBytes >= 0))
+      throw new PagePoolError("EINVAL", `recvmsg: maxBytes must be >= 0, got ${maxBytes}`);
+    out.count = 0;
+    out.dataLen = 0;
+    let sent = 0;
+    const cap = this.#qRef.length;
+    while (this.#qCount > 0 && sent < maxBytes) {
+      const i = this.#qHead;
+      const ref = this.#qRef[i];
+      const off = this.#qOff[i];
+      const len = this.#qLen[i];
+      let copy = Math.min(len, maxBytes - sent);
+      if (ref === 0) {
+        copy = Math.min(copy, out.data.length - out.dataLen);
+        if (copy === 0 || out.count >= out.capacity) {
+          if (sent === 0)
+            throw new PagePoolError("ENOSPC", "recvmsg: no room in the data or control buffer for linear data");
+          break;
+        }
+        const src = this.#qLinear[i];
+        out.data.set(src.subarray(off, off + copy), out.dataLen);
+        out.dataLen += copy;
+        const r = out.count++;
+        out.type[r] = SO_DEVMEM_LINEAR;
+        out.fragOffset[r] = 0;
+        out.fragSize[r] = copy;
+        out.fragToken[r] = 0;
+        out.dmabufId[r] = 0;
+        this.stats.linearBytes += copy;
+      } else {
+        if (out.count >= out.capacity) {
+          if (sent === 0)
+            throw new PagePoolError("ENOSPC", "recvmsg: control buffer has no room for a cmsg (the kernel's ETOOSMALL)");
+          break;
+        }
+        const binding = this.#bindingOf(ref);
+        const token = this.#allocToken(ref);
+        nm.ppRef[ref >>> 1]++;
+        const r = out.count++;
+        out.type[r] = SO_DEVMEM_DMABUF;
+        out.fragOffset[r] = binding.virtualAddr(ref) + off;
+        out.fragSize[r] = copy;
+        out.fragToken[r] = token;
+        out.dmabufId[r] = binding.id;
+        this.stats.devmemBytes += copy;
+      }
+      sent += copy;
+      if (copy === len) {
+        this.#qHead = i + 1 & cap - 1;
+        this.#qCount--;
+        this.#qLinear[i] = undefined;
+        if (ref !== 0)
+          this.#putRef(ref);
+      } else {
+        this.#qOff[i] = off + copy;
+        this.#qLen[i] = len - copy;
+      }
+    }
+    return sent;
+  }
+  dontneed(ranges, nRanges) {
+    return devmemDontneed(this, ranges, nRanges);
+  }
+  close() {
+    if (this.#closed)
+      return;
+    this.#closed = true;
+    const tok = this.#tokRef;
+    for (let t = 1;t < tok.length; t++) {
+      const ref = tok[t];
+      if (ref === 0)
+        continue;
+      tok[t] = 0;
+      this.#tokIds.free(t);
+      this.#tokensOut--;
+      this.stats.tokensFreedOnClose++;
+      this.#putRef(ref);
+    }
+    const cap = this.#qRef.length;
+    while (this.#qCount > 0) {
+      const i = this.#qHead;
+      const ref = this.#qRef[i];
+      this.#qLinear[i] = undefined;
+      this.#qHead = i + 1 & cap - 1;
+      this.#qCount--;
+      if (ref !== 0)
+        this.#putRef(ref);
+    }
+  }
+  eraseToken(token) {
+    if (!(token > 0 && token < this.#tokRef.length))
+      return 0;
+    const ref = this.#tokRef[token];
+    if (ref === 0)
+      return 0;
+    this.#tokRef[token] = 0;
+    this.#tokIds.free(token);
+    this.#tokensOut--;
+    return ref;
+  }
+  putRef(ref) {
+    this.#putRef(ref);
+  }
+  #putRef(ref) {
+    const pool = poolsById.get(nm.pp[ref >>> 1]);
+    if (!pool)
+      throw new PagePoolError("EFAULT", `devmem socket ${this.id}: netmem ${ref} has no pool`);
+    pool.putNetmem(ref, -1, false);
+  }
+  #bindingOf(ref) {
+    const b = this.#lastBinding;
+    if (b !== null && b.niovIndex(ref) >= 0)
+      return b;
+    const owner = netIovArea(ref)?.owner;
+    if (!(owner instanceof DevmemBinding))
+      throw new PagePoolError("ENODEV", `recvmsg: netmem ${ref} is not a dma-buf net_iov`);
+    this.#lastBinding = owner;
+    return owner;
+  }
+  #allocToken(ref) {
+    let t = this.#tokIds.alloc();
+    if (t < 0) {
+      const size = this.#tokIds.size;
+      if (size > TOKEN_MAX)
+        throw new PagePoolError("ENOSPC", "recvmsg: token space exhausted (xa_limit_31b)");
+      const next = Math.min(size * 2, TOKEN_MAX + 1);
+      this.#tokIds.grow(next);
+      const tr = new Int32Array(next);
+      tr.set(this.#tokRef);
+      this.#tokRef = tr;
+      t = this.#tokIds.alloc();
+    }
+    this.#tokRef[t] = ref;
+    this.#tokensOut++;
+    this.stats.tokensIssued++;
+    return t;
+  }
+  #qPush() {
+    let cap = this.#qRef.length;
+    if (this.#qCount === cap) {
+      const n = cap * 2;
+      const r = new Int32Array(n);
+      const o = new Int32Array(n);
+      const l = new Int32Array(n);
+      const lin = new Array(n);
+      for (let k = 0;k < this.#qCount; k++) {
+        const j = this.#qHead + k & cap - 1;
+        r[k] = this.#qRef[j];
+        o[k] = this.#qOff[j];
+        l[k] = this.#qLen[j];
+        lin[k] = this.#qLinear[j];
+      }
+      this.#qRef = r;
+      this.#qOff = o;
+      this.#qLen = l;
+      this.#qLinear = lin;
+      this.#qHead = 0;
+      cap = n;
+    }
+    const i = this.#qHead + this.#qCount & cap - 1;
+    this.#qCount++;
+    return i;
+  }
+}
+function devmemDontneed(sock, ranges, nRanges) {
+  if (!(ranges instanceof Uint32Array))
+    throw new PagePoolError("EINVAL", "dontneed: token ranges must be a Uint32Array of (start, count) pairs");
+  if (nRanges === undefined) {
+    if (ranges.length % 2 !== 0)
+      throw new PagePoolError("EINVAL", `dontneed: ${ranges.length} u32s is not a whole number of (start, count) pairs`);
+    nRanges = ranges.length / 2;
+  } else if (!Number.isInteger(nRanges) || nRanges < 0 || nRanges * 2 > ranges.length) {
+    throw new PagePoolError("EINVAL", `dontneed: nRanges ${nRanges} does not fit ${ranges.length} u32s`);
+  }
+  if (sock.closed)
+    throw new PagePoolError("EBADF", `dontneed: socket ${sock.id} is closed`);
+  if (nRanges > MAX_DONTNEED_TOKENS)
+    throw new PagePoolError("EINVAL", `dontneed: ${nRanges} token ranges, at most ${MAX_DONTNEED_TOKENS} allowed`);
+  sock.stats.dontneedCalls++;
+  let freed = 0;
+  let inspected = 0;
+  outer:
+    for (let i = 0;i < nRanges; i++) {
+      const start = ranges[2 * i];
+      const count = ranges[2 * i + 1];
+      for (let j = 0;j < count; j++) {
+        if (++inspected > MAX_DONTNEED_FRAGS) {
+          sock.stats.fragLimitHits++;
+          break outer;
+        }
+        const ref = sock.eraseToken(start + j >>> 0);
+        if (ref === 0) {
+          sock.stats.unknownSkipped++;
+          continue;
+        }
+        sock.putRef(ref);
+        freed++;
+      }
+    }
+  sock.stats.tokensFreed += freed;
+  return freed;
+}
 // plugins/devmem/user-port.ts
 var MAX_DATA_BYTES_PER_REQUEST = 1 << 20;
 // plugins/zcrx/register.ts
@@ -3285,6 +3644,135 @@ function registerZcrxIfq(netdev, opts) {
   }
   ifq.bound = true;
   return ifq;
+}
+// plugins/zcrx/user.ts
+function isPow2(n) {
+  return typeof n === "number" && Number.isInteger(n) && n > 0 && (n & n - 1) === 0;
+}
+
+class ZcrxUser {
+  area;
+  areaId;
+  #tokenHi;
+  #rq;
+  #rqI32;
+  #rqMask;
+  rqEntries;
+  #rqTail = 0;
+  #cq;
+  #cqI32;
+  #cqMask;
+  cqEntries;
+  #cqHead = 0;
+  off = 0;
+  len = 0;
+  flags = 0;
+  offLo = 0;
+  offHi = 0;
+  received = 0;
+  returned = 0;
+  rqFull = 0;
+  constructor(desc) {
+    const bad = (what) => {
+      throw new PagePoolError("EINVAL", `ZcrxUser: ${what}`);
+    };
+    if (typeof desc !== "object" || desc === null)
+      bad("descriptor must be an object");
+    if (!(desc.rqSab instanceof SharedArrayBuffer) || !(desc.cqSab instanceof SharedArrayBuffer))
+      bad("rqSab and cqSab must be SharedArrayBuffers");
+    if (!(desc.areaSab instanceof SharedArrayBuffer))
+      bad("areaSab must be a SharedArrayBuffer");
+    if (!isPow2(desc.rqEntries) || !isPow2(desc.cqEntries))
+      bad("ring sizes must be powers of two");
+    if (desc.rqSab.byteLength < ringBytes(desc.rqEntries))
+      bad("rqSab is smaller than its ring");
+    if (desc.cqSab.byteLength < ringBytes(desc.cqEntries))
+      bad("cqSab is smaller than its ring");
+    const o = desc.offsets;
+    if (!o || o.head !== RING_HEAD_OFF || o.tail !== RING_TAIL_OFF || o.rqes !== RING_ENTRIES_OFF)
+      bad("ring offsets do not match this model's layout");
+    if (!Number.isInteger(desc.areaId) || desc.areaId < 0 || desc.areaId > 65535)
+      bad("areaId must be a u16");
+    if (desc.areaSize !== desc.areaSab.byteLength)
+      bad("areaSize does not match areaSab");
+    if (desc.rqAreaToken !== BigInt(desc.areaId) << 48n)
+      bad("rqAreaToken must be areaId << 48");
+    this.area = new Uint8Array(desc.areaSab);
+    this.areaId = desc.areaId;
+    this.#tokenHi = desc.areaId << AREA_SHIFT_HI >>> 0;
+    this.rqEntries = desc.rqEntries;
+    this.#rqMask = desc.rqEntries - 1;
+    this.#rq = new Uint32Array(desc.rqSab);
+    this.#rqI32 = new Int32Array(desc.rqSab);
+    this.cqEntries = desc.cqEntries;
+    this.#cqMask = desc.cqEntries - 1;
+    this.#cq = new Uint32Array(desc.cqSab);
+    this.#cqI32 = new Int32Array(desc.cqSab);
+    this.#rqTail = Atomics.load(this.#rq, TAIL_W);
+    this.#cqHead = Atomics.load(this.#cq, HEAD_W);
+  }
+  pending() {
+    return Atomics.load(this.#cq, TAIL_W) - this.#cqHead >>> 0;
+  }
+  readCompletion() {
+    const cq = this.#cq;
+    if (Atomics.load(cq, TAIL_W) === this.#cqHead)
+      return false;
+    const w = ENTRIES_W + ((this.#cqHead & this.#cqMask) << 2);
+    const lo = cq[w + CQE_OFF_LO];
+    const hi = cq[w + CQE_OFF_HI];
+    this.offLo = lo;
+    this.offHi = hi;
+    this.off = (hi & OFF_HI_MASK) * 2 ** 32 + lo;
+    this.len = cq[w + CQE_RES];
+    this.flags = cq[w + CQE_FLAGS];
+    this.#cqHead = this.#cqHead + 1 >>> 0;
+    Atomics.store(cq, HEAD_W, this.#cqHead);
+    Atomics.notify(this.#cqI32, HEAD_W, 1);
+    this.received++;
+    return true;
+  }
+  data() {
+    return this.area.subarray(this.off, this.off + this.len);
+  }
+  returnBuffer() {
+    return this.returnRaw(this.offLo, this.offHi & OFF_HI_MASK | this.#tokenHi, this.len, 0);
+  }
+  returnRaw(offLo, offHi, len, pad) {
+    const rq = this.#rq;
+    if (this.#rqTail - Atomics.load(rq, HEAD_W) >>> 0 >= this.rqEntries) {
+      this.rqFull++;
+      return false;
+    }
+    const w = ENTRIES_W + ((this.#rqTail & this.#rqMask) << 2);
+    rq[w + RQE_OFF_LO] = offLo;
+    rq[w + RQE_OFF_HI] = offHi;
+    rq[w + RQE_LEN] = len;
+    rq[w + RQE_PAD] = pad;
+    this.#rqTail = this.#rqTail + 1 >>> 0;
+    Atomics.store(rq, TAIL_W, this.#rqTail);
+    Atomics.notify(this.#rqI32, TAIL_W, 1);
+    this.returned++;
+    return true;
+  }
+  rqSpace() {
+    return this.rqEntries - (this.#rqTail - Atomics.load(this.#rq, HEAD_W) >>> 0);
+  }
+  waitRqSpace(timeoutMs) {
+    const head = Atomics.load(this.#rq, HEAD_W);
+    if (this.#rqTail - head >>> 0 >= this.rqEntries && !this.closed())
+      Atomics.wait(this.#rqI32, HEAD_W, head | 0, timeoutMs);
+    return this.rqSpace();
+  }
+  closed() {
+    return Atomics.load(this.#cq, CQ_CLOSED_W) !== 0;
+  }
+  waitCompletion(timeoutMs) {
+    const tail = Atomics.load(this.#cq, TAIL_W);
+    if (tail === this.#cqHead && !this.closed())
+      Atomics.wait(this.#cqI32, TAIL_W, tail | 0, timeoutMs);
+    return this.pending();
+  }
 }
 // bench/lib/world.ts
 var SYNTHETIC_PREFIX = "synth-";
@@ -3383,7 +3871,7 @@ var scenario = {
       label: "for loop (per iteration)",
       gen: function* () {
         yield {
-          [0]: nextN,
+          0: nextN,
           bench(k) {
             let s = 0;
             for (let i = 0;i < k; i++)
@@ -3405,7 +3893,7 @@ var scenario = {
       label: "typed-array stack pop+push",
       gen: function* () {
         yield {
-          [0]: nextN,
+          0: nextN,
           bench(k) {
             let s = 0;
             for (let i = 0;i < k; i++) {
@@ -3432,7 +3920,7 @@ var scenario = {
         providers: ["basic"],
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k) {
               let s = 0;
               for (let i = 0;i < k; i++) {
@@ -3470,7 +3958,7 @@ var scenario = {
       label: "new ArrayBuffer(4096)",
       gen: function* () {
         yield {
-          [0]: nextSize,
+          0: nextSize,
           bench(sz) {
             return do_not_optimize(new ArrayBuffer(sz));
           }
@@ -3485,7 +3973,7 @@ var scenario = {
       label: "Buffer.allocUnsafe(4096)",
       gen: function* () {
         yield {
-          [0]: nextSize,
+          0: nextSize,
           bench(sz) {
             return do_not_optimize(Buffer.allocUnsafe(sz));
           }
@@ -3591,7 +4079,7 @@ var scenario2 = {
         providers: chosen.map((r) => r.name),
         gen: function* () {
           yield {
-            [0]: nextCursor,
+            0: nextCursor,
             bench(at) {
               let s = 0;
               for (let i = 0;i < N2; i++) {
@@ -3646,10 +4134,11 @@ function profileSweep(seed, degrees) {
 
 // bench/lib/harness.ts
 var MODE_OPTS = {
-  quick: { min_cpu_time: 40000000, min_samples: 8 },
-  default: { min_cpu_time: 200000000, min_samples: 12 },
+  quick: { min_cpu_time: 50000000, min_samples: 8 },
+  default: { min_cpu_time: 250000000, min_samples: 12 },
   full: { min_cpu_time: 642000000, min_samples: 12 }
 };
+var WARMUP_NS = { quick: 30000000, default: 1e8, full: 250000000 };
 var OPTIMISED_OUT_FACTOR = 1.42;
 function pickStats(s) {
   return {
@@ -3678,6 +4167,7 @@ async function measureBench(scenario, def, mode, noop) {
     providers: def.providers ?? []
   };
   try {
+    warmup(def.gen, WARMUP_NS[mode]);
     const s = pickStats(await measure(def.gen, { ...MODE_OPTS[mode] }));
     const extra = def.after?.() ?? {};
     return {
@@ -3699,6 +4189,24 @@ async function measureBench(scenario, def, mode, noop) {
     };
   }
 }
+function warmup(gen, ns) {
+  const it = gen({ get: () => {
+    return;
+  } });
+  const y = it.next().value;
+  const producers = [];
+  for (let i = 0;typeof y[i] === "function"; i++)
+    producers.push(y[i]);
+  const end = performance.now() + ns / 1e6;
+  const args = new Array(producers.length);
+  do {
+    for (let k = 0;k < 256; k++) {
+      for (let i = 0;i < producers.length; i++)
+        args[i] = producers[i]();
+      y.bench(...args);
+    }
+  } while (performance.now() < end);
+}
 function fullGc() {
   const g = globalThis;
   if (g.Bun)
@@ -3711,6 +4219,13 @@ function fullGc() {
 function heapUsed() {
   return process.memoryUsage().heapUsed;
 }
+async function allocationReader() {
+  if (typeof globalThis.Bun !== "undefined") {
+    const jsc = await import("bun:jsc");
+    return () => jsc.memoryUsage().current;
+  }
+  return () => process.memoryUsage().heapUsed;
+}
 
 // bench/e2e-napi.bench.ts
 var BUDGET = 64;
@@ -3720,7 +4235,8 @@ var MASK = SEQ_LEN - 1;
 var scenario3 = {
   name: "e2e-napi",
   title: "End to end: NAPI poll (budget 64), packet mix, XDP drops, user returns",
-  setup(ctx) {
+  async setup(ctx) {
+    const allocated = await allocationReader();
     const dev = makeHost(8192);
     const pool = plainPool(dev, PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV, 4096);
     const napi = pool.napi;
@@ -3784,7 +4300,7 @@ var scenario3 = {
         label: "NAPI receive loop, per packet",
         gen: function* () {
           yield {
-            [0]: nextC,
+            0: nextC,
             bench(k) {
               return do_not_optimize(iteration(k));
             }
@@ -3792,12 +4308,25 @@ var scenario3 = {
         },
         after: () => {
           const polls = ctx.mode === "quick" ? 2048 : 16384;
+          const CHUNK = 64;
           for (let i = 0;i < 256; i++)
             iteration(i);
           fullGc();
+          fullGc();
           const h0 = heapUsed();
-          for (let i = 0;i < polls; i++)
-            iteration(i);
+          let grown = 0;
+          let counted = 0;
+          for (let done = 0;done < polls; done += CHUNK) {
+            const a0 = allocated();
+            for (let i = 0;i < CHUNK; i++)
+              iteration(i);
+            const a1 = allocated();
+            if (a1 >= a0) {
+              grown += a1 - a0;
+              counted += CHUNK * BUDGET;
+            }
+          }
+          fullGc();
           fullGc();
           const h1 = heapUsed();
           const n = polls * BUDGET;
@@ -3812,8 +4341,9 @@ var scenario3 = {
             throw new Error(`e2e: ${failed} allocations failed`);
           const st = flatStats(pool.st);
           return {
-            heapBytesPerMillionPackets: Math.round((h1 - h0) / n * 1e6),
-            heapPackets: n,
+            heapBytesPerMillionPackets: counted ? Math.round(grown / counted * 1e6) : Number.NaN,
+            heapPackets: counted,
+            retainedBytesPerMillionPackets: Math.round((h1 - h0) / n * 1e6),
             packets,
             fast: st.fast,
             slow: st.slow,
@@ -3856,7 +4386,7 @@ var scenario4 = {
         label: "01 fast path: alloc + recycleDirect",
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k) {
               let s = 0;
               for (let i = 0;i < k; i++) {
@@ -3881,7 +4411,7 @@ var scenario4 = {
         label: "02 ptr_ring: alloc + put(allowDirect=false)",
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k) {
               cpu.inSoftirq = false;
               let s = 0;
@@ -3909,7 +4439,7 @@ var scenario4 = {
         label: "03 slow: alloc + get_page + put + put_page",
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k) {
               let s = 0;
               for (let i = 0;i < k; i++) {
@@ -3938,7 +4468,7 @@ var scenario4 = {
         providers: ["basic"],
         gen: function* () {
           yield {
-            [0]: nextN,
+            0: nextN,
             bench(k) {
               let s = 0;
               for (let i = 0;i < k; i++) {
@@ -3958,13 +4488,163 @@ var scenario4 = {
 };
 
 // bench/lib/return-rigs.ts
-async function returnRigs(_ctx, _n) {
-  return [];
+var MASK2 = SEQ_LEN - 1;
+function failing(id, path, label, err) {
+  const msg = `${id}: could not build the leg: ${err?.message ?? String(err)}`;
+  return {
+    id,
+    path,
+    degree: 0,
+    ops: 1,
+    label,
+    gen: function* () {
+      yield {
+        bench() {
+          throw new Error(msg);
+        }
+      };
+    }
+  };
+}
+function zcrxLeg(ctx, n) {
+  const netdev = new NetDevice({ rxQueues: 1, dev: makeHost(2048) });
+  const ifq = registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 1024 * 4096, rqEntries: 1024 });
+  const napi = netdev.rxQueue(0).napi;
+  const pool = PagePool.create({ netdev, queueIdx: 0, napi, flags: PROVIDER_POOL_FLAGS, maxLen: 4096 });
+  const user = new ZcrxUser(ifq.userDescriptor());
+  const sizes = packetSizes(ctx.seed);
+  let cursor = 0;
+  let lost = 0;
+  const kernel = () => {
+    let s = 0;
+    for (let i = 0;i < n; i++) {
+      const ref = pool.allocNetmem(GFP_ATOMIC);
+      const len = sizes[cursor + i & MASK2];
+      if (ifq.recvFrag(ref, 0, len) !== len)
+        lost++;
+      pool.recycleDirect(ref);
+      s = s + ref | 0;
+    }
+    cursor = cursor + n & MASK2;
+    return s;
+  };
+  const userSide = () => {
+    let s = 0;
+    while (user.readCompletion()) {
+      s = s + user.area[user.off] | 0;
+      if (!user.returnBuffer())
+        lost++;
+    }
+    return s;
+  };
+  let c = 0;
+  const nextC = () => c = c + 1 & 255;
+  return {
+    id: "zcrx",
+    path: "return:zcrx",
+    degree: 0,
+    ops: n,
+    label: "zcrx: completion + refill ring return",
+    providers: ["zcrx"],
+    gen: function* () {
+      yield {
+        0: nextC,
+        bench(k) {
+          return do_not_optimize(napiRun(napi, kernel) + userSide() + k);
+        }
+      };
+    },
+    after: () => {
+      const a = pool.audit();
+      if (!a.ok)
+        throw new Error(`zcrx: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+      if (lost > 0)
+        throw new Error(`zcrx: ${lost} buffers could not be posted or returned`);
+      return {};
+    }
+  };
+}
+function devmemLeg(ctx, n) {
+  const netdev = new NetDevice({ rxQueues: 1, dev: makeHost(1024) });
+  const dmabuf = createUdmabuf(1024 * 4096);
+  new DevmemNetlink().bindRx(netdev, dmabuf, [0]);
+  const napi = netdev.rxQueue(0).napi;
+  const pool = PagePool.create({ netdev, queueIdx: 0, napi, flags: PROVIDER_POOL_FLAGS, maxLen: 4096 });
+  const sock = new DevmemSocket;
+  const cmsgs = new DevmemCmsgBuffer(n);
+  const ranges = new Uint32Array(2 * n);
+  const sizes = packetSizes(ctx.seed);
+  let cursor = 0;
+  let short = 0;
+  const kernel = () => {
+    let s = 0;
+    for (let i = 0;i < n; i++) {
+      const ref = pool.allocNetmem(GFP_ATOMIC);
+      sock.deliver(ref, 0, sizes[cursor + i & MASK2]);
+      s = s + ref | 0;
+    }
+    cursor = cursor + n & MASK2;
+    return s;
+  };
+  const userSide = () => {
+    sock.recvmsg(cmsgs);
+    let r = 0;
+    for (let i = 0;i < cmsgs.count; i++) {
+      if (cmsgs.type[i] !== SO_DEVMEM_DMABUF)
+        continue;
+      ranges[r++] = cmsgs.fragToken[i];
+      ranges[r++] = 1;
+    }
+    const freed = sock.dontneed(ranges, r >> 1);
+    if (freed !== r >> 1)
+      short++;
+    return freed;
+  };
+  let c = 0;
+  const nextC = () => c = c + 1 & 255;
+  return {
+    id: "devmem",
+    path: "return:devmem",
+    degree: 0,
+    ops: n,
+    label: "devmem: recvmsg tokens + SO_DEVMEM_DONTNEED",
+    providers: ["devmem"],
+    gen: function* () {
+      yield {
+        0: nextC,
+        bench(k) {
+          return do_not_optimize(napiRun(napi, kernel) + userSide() + k);
+        }
+      };
+    },
+    after: () => {
+      const a = pool.audit();
+      if (!a.ok)
+        throw new Error(`devmem: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+      if (short > 0)
+        throw new Error(`devmem: ${short} dontneed calls freed fewer tokens than returned`);
+      return {};
+    }
+  };
+}
+async function returnRigs(ctx, n) {
+  const defs = [];
+  try {
+    defs.push(zcrxLeg(ctx, n));
+  } catch (e) {
+    defs.push(failing("zcrx", "return:zcrx", "zcrx refill ring", e));
+  }
+  try {
+    defs.push(devmemLeg(ctx, n));
+  } catch (e) {
+    defs.push(failing("devmem", "return:devmem", "devmem dontneed", e));
+  }
+  return defs;
 }
 
 // bench/return-paths.bench.ts
 var N4 = 64;
-var MASK2 = SEQ_LEN - 1;
+var MASK3 = SEQ_LEN - 1;
 var scenario5 = {
   name: "return-paths",
   title: "Return paths: copy out vs zcrx refill ring vs devmem dontneed",
@@ -3983,7 +4663,7 @@ var scenario5 = {
       const batch = () => {
         let s = 0;
         for (let i = 0;i < N4; i++) {
-          const len = sizes[cursor + i & MASK2];
+          const len = sizes[cursor + i & MASK3];
           const ref = pool.allocNetmem(GFP_ATOMIC);
           const off = pages.offsetOf(ref);
           if (userOff + len > user.length)
@@ -3993,7 +4673,7 @@ var scenario5 = {
           s = s + ref | 0;
           pool.recycleDirect(ref);
         }
-        cursor = cursor + N4 & MASK2;
+        cursor = cursor + N4 & MASK3;
         return s;
       };
       let c = 0;
@@ -4006,7 +4686,7 @@ var scenario5 = {
         label: "copy payload out + recycle",
         gen: function* () {
           yield {
-            [0]: nextC,
+            0: nextC,
             bench(k) {
               return do_not_optimize(napiRun(napi, batch) + k);
             }
