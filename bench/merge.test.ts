@@ -128,8 +128,8 @@ describe("verdict", () => {
     expect(grid).toHaveLength(1 + 8);
     expect(grid.some((l) => l.includes("baseline"))).toBe(false);
     const d2 = grid.find((l) => l.includes("bun") && l.includes("dispatch") && / 2 /.test(l))!;
-    expect(d2).toContain("0.42x faster");
-    expect(grid.find((l) => l.includes("bun") && l.includes("fast "))!).toContain("1.00x ≈");
+    expect(d2).toContain("0.42x faster ±10%");
+    expect(grid.find((l) => l.includes("bun") && l.includes("fast "))!).toContain("1.00x ≈ ±4%");
   });
 
   test("a single process gives 'noise unknown', never a call", () => {
@@ -276,6 +276,7 @@ describe("runner arguments (untrusted input)", () => {
     expect(parseArgs(["--no-pgo"]).variants).not.toContain("icall-pgo");
     expect(parseArgs(["--full", "--reps", "7"]).reps).toBe(7);
     expect(parseArgs(["--name", "sample"]).name).toBe("sample");
+    expect(parseArgs(["--render", "bench/results/sample.json"]).render).toBe("bench/results/sample.json");
   });
 
   test("bad input is refused with a message naming it", () => {
@@ -384,7 +385,11 @@ describe("report", () => {
   test("markdown and terminal summary carry the verdict, accounting, heap and failures", () => {
     const md = markdownReport(results, "charts", ["bun-dispatch.svg"]);
     expect(md).toContain("![bun-dispatch.svg](charts/bun-dispatch.svg)");
-    expect(md).toContain("| bun | dispatch | 2 | if-chain: **0.42x** | ±10% | faster |");
+    expect(md).toContain("| bun | dispatch | 2 | **0.42x** faster (±10%) |");
+    expect(md).toContain("| bun | dispatch | 1 | 1.00x ≈ (±2%) |");
+    const verdictPart = md.slice(md.indexOf("## Verdict"), md.indexOf("## Charts"));
+    expect(verdictPart).not.toContain("baseline:");
+    expect(md).toContain("| bun | ops-table | 1100 | – | – |");
     expect(md).toContain("## FAILED");
     expect(md).toContain("test cpu, 2 cores");
     const t = terminalSummary(results);

@@ -6,6 +6,7 @@
  *
  *   bun run bench [--quick | --full] [--engine bun,node] [--variant if-chain,...] [--filter re]
  *                 [--reps N] [--seed N] [--json out.json] [--no-pgo] [--no-synthetic] [--name sample]
+ *   bun run bench --render bench/results/sample.json   # rebuild a report from its results file
  *
  * Linking: the real set is the project's generated dispatchers, picked by import condition
  * (Bun runs bench/child.ts with --conditions=<variant>; Node runs a bundle made by Bun.build with
@@ -17,7 +18,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { join, relative } from "node:path";
+import { basename, join, relative } from "node:path";
 import type { ChildReport, Mode } from "./lib/harness.ts";
 import { accounting, type Figure, failures, mergeRuns, type RunRecord, verdict } from "./lib/merge.ts";
 import { markdownReport, type ResultsFile, renderCharts, terminalSummary } from "./lib/report.ts";
@@ -47,6 +48,8 @@ export interface Options {
   synthetic: boolean;
   /** Base name of the written report (default: the start time). */
   name: string | null;
+  /** Re-render the report of an existing results file instead of measuring. */
+  render: string | null;
 }
 
 const REPS: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
@@ -62,6 +65,7 @@ export function parseArgs(argv: readonly string[]): Options {
     json: null,
     synthetic: true,
     name: null,
+    render: null,
   };
   let pgo = true;
   const list = (v: string | undefined, allowed: readonly string[], what: string) => {
@@ -99,6 +103,7 @@ export function parseArgs(argv: readonly string[]): Options {
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name))
         throw new Error("--name must be a plain file name");
     } else if (a === "--no-synthetic") o.synthetic = false;
+    else if (a === "--render") o.render = val();
     else if (a === "--help" || a === "-h") throw new Error("help");
     else throw new Error(`unknown argument ${a}`);
   }
@@ -218,6 +223,42 @@ function nodeBin(): string {
   return process.env.BENCH_NODE ?? "node";
 }
 
+/**
+ * `--render <results.json>`: rebuilds the verdict, accounting and failures from the file's
+ * figures with the current logic and rewrites its markdown and charts beside it (no measuring).
+ */
+async function rerender(file: string): Promise<number> {
+  const r = JSON.parse(readFileSync(file, "utf8")) as ResultsFile;
+  if (r.schema !== "pagepool-bench/1" || !Array.isArray(r.figures)) {
+    console.error(`bench: ${file} is not a pagepool-bench/1 results file`);
+    return 2;
+  }
+  r.verdict = verdict(r.figures);
+  r.accounting = accounting(r.figures);
+  r.failures = [...r.failures.filter((f) => !f.includes(": likely optimised out")), ...failures(r.figures)];
+  r.failures = [...new Set(r.failures)];
+  writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
+  await writeReport(r, file.replace(/\.json$/, ""));
+  process.stdout.write(`${terminalSummary(r)}\n`);
+  return r.failures.length ? 1 : 0;
+}
+
+/** Writes <base>.md and the charts in <base>/; returns the chart file names. */
+async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
+  const chartDir = base;
+  mkdirSync(chartDir, { recursive: true });
+  let charts: string[] = [];
+  try {
+    const svgs = await renderCharts(r.figures);
+    for (const [name, svg] of svgs) writeFileSync(join(chartDir, name), svg);
+    charts = [...svgs.keys()];
+  } catch (e) {
+    r.failures.push(`charts: ${(e as Error).message}`);
+  }
+  writeFileSync(`${base}.md`, markdownReport(r, basename(base), charts));
+  return charts;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let o: Options;
   try {
@@ -225,10 +266,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     const msg = (e as Error).message;
     console.error(
-      `${msg === "help" ? "" : `bench: ${msg}\n`}usage: bun run bench [--quick|--full] [--engine bun,node] [--variant ${VARIANTS.join(",")}] [--filter re] [--reps N] [--seed N] [--json file] [--no-pgo] [--no-synthetic] [--name base]`,
+      `${msg === "help" ? "" : `bench: ${msg}\n`}usage: bun run bench [--quick|--full] [--engine bun,node] [--variant ${VARIANTS.join(",")}] [--filter re] [--reps N] [--seed N] [--json file] [--no-pgo] [--no-synthetic] [--name base] | --render results.json`,
     );
     return msg === "help" ? 0 : 2;
   }
+  if (o.render) return rerender(o.render);
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const log = (s: string) => process.stdout.write(`${s}\n`);
@@ -417,24 +459,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   const stamp = o.name ?? startedAt.replace(/[:.]/g, "-");
   const resultsDir = join(BENCH_DIR, "results");
-  const chartDir = join(resultsDir, stamp);
-  mkdirSync(chartDir, { recursive: true });
+  mkdirSync(resultsDir, { recursive: true });
+  const base = join(resultsDir, stamp);
   const jsonText = `${JSON.stringify(results, null, 1)}\n`;
-  writeFileSync(join(resultsDir, `${stamp}.json`), jsonText);
+  writeFileSync(`${base}.json`, jsonText);
   if (o.json) writeFileSync(o.json, jsonText);
-  let charts: string[] = [];
-  try {
-    const svgs = await renderCharts(figures);
-    for (const [name, svg] of svgs) writeFileSync(join(chartDir, name), svg);
-    charts = [...svgs.keys()];
-  } catch (e) {
-    results.failures.push(`charts: ${(e as Error).message}`);
-  }
-  const md = markdownReport(results, stamp, charts);
-  writeFileSync(join(resultsDir, `${stamp}.md`), md);
+  const charts = await writeReport(results, base);
   log(terminalSummary(results));
   log(
-    `\nwrote ${relative(ROOT, join(resultsDir, `${stamp}.json`))}, ${relative(ROOT, join(resultsDir, `${stamp}.md`))} (+${charts.length} charts)${o.json ? `, ${o.json}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${o.json ? `, ${o.json}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
   return results.failures.length ? 1 : 0;
 }

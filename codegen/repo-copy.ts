@@ -28,17 +28,23 @@ export function makeRepoCopy(plugins: readonly string[] = ["basic"]): { root: st
   return { root, dispose: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-/** Runs Bun (this very binary) in `cwd`; returns the exit code and both outputs. */
+/**
+ * Runs Bun (this very binary) in `cwd`; returns the exit code (-1 when killed, e.g. after
+ * `timeoutMs`) and both outputs. stdin is closed so nothing can wait on a terminal.
+ */
 export function runBun(
   cwd: string,
   args: readonly string[],
   env: Record<string, string> = {},
+  timeoutMs = 240_000,
 ): { code: number; out: string; err: string } {
   const p = Bun.spawnSync([process.execPath, ...args], {
     cwd,
+    stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
     env: { ...process.env, ...env },
+    timeout: timeoutMs,
   });
   return { code: p.exitCode ?? -1, out: p.stdout.toString(), err: p.stderr.toString() };
 }

@@ -25,7 +25,9 @@ describe("conformance under every dispatcher variant", () => {
         },
       );
       const summary = r.err.split("\n").filter((l) => /^ \d+ (pass|fail)$|^\(fail\)/.test(l));
-      expect({ variant: v, code: r.code, summary }).toMatchObject({ variant: v, code: 0 });
+      // On failure show which tests failed, or where a hung run (killed: code -1) stopped.
+      const tail = r.code === 0 ? "" : r.err.slice(-2000);
+      expect({ variant: v, code: r.code, summary, tail }).toMatchObject({ variant: v, code: 0 });
       expect(r.err).toMatch(/\n 0 fail\n/);
       expect(r.err).toContain("conformance: basic");
     });

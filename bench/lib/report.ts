@@ -127,14 +127,33 @@ export function pathsSpec(figs: readonly Figure[], engine: string, paths: readon
   };
 }
 
-/** The verdict as a terminal/markdown table (one row per path, engine, degree, variant). */
+/**
+ * The verdict as a markdown grid: one row per (engine, path, degree), one column per variant
+ * (ratio to ops-table, bold when outside the noise), baselines left out (identical code).
+ */
 export function verdictTable(rows: readonly VerdictRow[]): string {
-  const head =
-    "| engine | path | degree | variant / ops-table (p50) | noise | call |\n|---|---|---|---|---|---|";
-  const body = rows.map(
-    (v) =>
-      `| ${v.engine} | ${v.path} | ${v.degree || "–"}${v.synthetic ? " (synthetic)" : ""} | ${v.variant}: **${fmt(v.ratio)}x** | ${Number.isFinite(v.noise) ? `±${(v.noise * 100).toFixed(0)}%` : "unknown"} | ${v.call} |`,
-  );
+  const vs = [...new Set(rows.map((r) => r.variant))];
+  const groups = new Map<string, VerdictRow[]>();
+  for (const r of rows) {
+    if (r.path.startsWith("baseline:")) continue;
+    const k = `${r.engine}|${r.path}|${r.degree}`;
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = []));
+    g.push(r);
+  }
+  const head = `| engine | path | degree | ${vs.map((v) => `${v} / ops-table (noise)`).join(" | ")} |\n|---|---|---|${vs.map(() => "---").join("|")}|`;
+  const body = [...groups.values()].map((g) => {
+    const r0 = g[0];
+    const cells = vs.map((v) => {
+      const r = g.find((x) => x.variant === v);
+      if (!r) return "–";
+      const n = Number.isFinite(r.noise) ? ` (±${(r.noise * 100).toFixed(0)}%)` : "";
+      if (r.call === "inside noise") return `${fmt(r.ratio)}x ≈${n}`;
+      if (r.call === "noise unknown") return `${fmt(r.ratio)}x ?`;
+      return `**${fmt(r.ratio)}x** ${r.call}${n}`;
+    });
+    return `| ${r0.engine} | ${r0.path} | ${r0.degree || "–"}${r0.synthetic ? " (synthetic)" : ""} | ${cells.join(" | ")} |`;
+  });
   return [head, ...body].join("\n");
 }
 
@@ -196,7 +215,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     .filter((f) => f.path === "e2e" && typeof f.extra.heapBytesPerMillionPackets === "number")
     .map(
       (f) =>
-        `| ${f.engine} | ${f.variant} | ${f.extra.heapBytesPerMillionPackets} | ${f.extra.heapPackets} |`,
+        `| ${f.engine} | ${f.variant} | ${f.extra.heapBytesPerMillionPackets} | ${f.extra.retainedBytesPerMillionPackets ?? "–"} | ${f.extra.heapPackets ?? "–"} |`,
     );
   const lines = [
     `# pagepool benchmark report (${r.mode})`,
@@ -217,7 +236,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     r.failures.length ? `## FAILED\n\n${r.failures.map((f) => `- ${f}`).join("\n")}\n` : "",
     "## Verdict",
     "",
-    `Ratios of each variant's p50 to ${REFERENCE_VARIANT}'s, per engine, path and degree. "inside noise": the difference is within the noise, the largest of the two figures' spreads across processes added together, the engine's null noise (how far apart variants measure on paths whose code is identical in every variant: ${[
+    `Ratios of each variant's p50 to ${REFERENCE_VARIANT}'s, per engine, path and degree (below 1 = faster than ${REFERENCE_VARIANT}). "≈" (inside noise): the difference is within the noise, the largest of the two figures' spreads across processes added together, the engine's null noise (how far apart variants measure on paths whose code is identical in every variant: ${[
       ...nullNoise(r.figures),
     ]
       .map(([e, x]) => `${(x * 100).toFixed(1)}% on ${e}`)
@@ -252,7 +271,8 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
 /** Cell text for a verdict row: `0.42x faster`, `0.99x ≈` (inside noise), `1.00x ?` (noise unknown). */
 function cell(v: VerdictRow): string {
   const mark = v.call === "inside noise" ? "≈" : v.call === "noise unknown" ? "?" : v.call;
-  return `${v.ratio.toFixed(2)}x ${mark}`;
+  const n = Number.isFinite(v.noise) ? ` ±${(v.noise * 100).toFixed(0)}%` : "";
+  return `${v.ratio.toFixed(2)}x ${mark}${n}`;
 }
 
 /**
@@ -269,7 +289,7 @@ export function verdictGrid(rows: readonly VerdictRow[]): string {
     if (!g) groups.set(keyOf(r), (g = []));
     g.push(r);
   }
-  const head = `  ${"engine".padEnd(6)} ${"path".padEnd(14)} ${"degree".padEnd(15)} ${vs.map((v) => `${v} / ops-table`.padEnd(28)).join("")}noise`;
+  const head = `  ${"engine".padEnd(6)} ${"path".padEnd(14)} ${"degree".padEnd(15)} ${vs.map((v) => `${v} / ops-table`.padEnd(28)).join("")}`;
   const lines = [head];
   for (const g of groups.values()) {
     const r0 = g[0];
@@ -278,9 +298,8 @@ export function verdictGrid(rows: readonly VerdictRow[]): string {
       const r = g.find((x) => x.variant === v);
       return (r ? cell(r) : "–").padEnd(28);
     });
-    const noise = Math.max(...g.map((r) => r.noise));
     lines.push(
-      `  ${r0.engine.padEnd(6)} ${r0.path.padEnd(14)} ${deg.padEnd(15)} ${cells.join("")}${Number.isFinite(noise) ? `±${(noise * 100).toFixed(0)}%` : "unknown"}`,
+      `  ${r0.engine.padEnd(6)} ${r0.path.padEnd(14)} ${deg.padEnd(15)} ${cells.join("").trimEnd()}`,
     );
   }
   return lines.join("\n");

@@ -549,6 +549,8 @@ describe("socket: recvmsg and tokens", () => {
     expectCode(() => w.sock.deliver(ref, 0, 0), "EINVAL");
     expectCode(() => w.sock.deliver(ref, 4000, 200), "EINVAL");
     expectCode(() => w.sock.deliver(ref & ~1, 0, 10), "ENODEV");
+    expectCode(() => w.sock.deliver(ref + 0.5, 0, 10), "ENODEV");
+    expectCode(() => w.sock.deliver(-1, 0, 10), "ENODEV");
     napiRun(w.netdev.rxQueue(0).napi, () => w.pool0.recycleDirect(ref));
     expectCode(() => w.sock.deliver(ref, 0, 10), "EINVAL"); // in the cache, not in flight
     // A net_iov of another provider's pool is not devmem.

@@ -245,7 +245,7 @@ export class DevmemSocket {
    */
   deliver(ref: NetmemRef, offset: number, size: number): void {
     const d = ref >>> 1;
-    if (!(ref & NET_IOV) || ref <= 0 || d >= nm.pp.length)
+    if (!Number.isInteger(ref) || !(ref & NET_IOV) || ref <= 0 || d >= nm.pp.length)
       throw new PagePoolError(
         "ENODEV",
         `deliver: netmem ${ref} is not a net_iov (devmem sockets take only dma-buf frags)`,

@@ -1,2 +1,0 @@
-/** @module synth-11: synthetic provider for the dispatch sweep (bench only). */
-export * from "./provider.ts";
