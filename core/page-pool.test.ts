@@ -190,6 +190,23 @@ describe("allocation paths: the kernel's stat counts", () => {
   });
 });
 
+describe("updateNid", () => {
+  test("flushes the alloc cache back to the page allocator, as page_pool_update_nid does", () => {
+    const dev = mkDev(1024, 2);
+    const { pool } = mk({ nid: 0 }, dev);
+    const r = pool.allocNetmem();
+    expect(pool.cacheCount).toBe(63);
+    pool.updateNid(1);
+    expect(pool.cacheCount).toBe(0);
+    expect(pool.releaseCount).toBe(63);
+    expect(dev.pages.freePages).toBe(1024 - 1);
+    const s = pool.allocNetmem();
+    expect(dev.pages.pageNid(s)).toBe(1);
+    expect(dev.pages.pageNid(r)).toBe(0);
+    expectAudit(pool);
+  });
+});
+
 describe("DMA sync for device is accounted: min(dmaSyncSize, maxLen)", () => {
   test("on map, on recycle with a length, and with -1", () => {
     const dev = mkDev();
@@ -499,11 +516,31 @@ describe("pp_ref_count and the frag API", () => {
     expectAudit(pool);
   });
 
-  test("putNetmemBulk recycles like single puts", () => {
-    const { pool } = mk();
-    const refs = Int32Array.from({ length: 10 }, () => pool.allocNetmem());
+  test("putNetmemBulk: ring in chunks of 16, one ring_full per chunk, the rest released", () => {
+    const dev = mkDev();
+    const { pool } = mk({ poolSize: 20 }, dev);
+    const refs = Int32Array.from({ length: 40 }, () => pool.allocNetmem());
     pool.putNetmemBulk(refs);
-    expect(pool.stats.recycle.ring).toBe(10);
+    // Chunk 1: 16 into the ring; chunk 2: 4 fit (ring of 20), ring_full once, 12 released;
+    // chunk 3 (8 refs): ring_full once at the first, all 8 released.
+    expect(pool.stats.recycle.ring).toBe(20);
+    expect(pool.stats.recycle.ringFull).toBe(2);
+    expect(pool.releaseCount).toBe(20);
+    expectAudit(pool);
+  });
+
+  test("putNetmemBulk from the pool's NAPI recycles into the cache first", () => {
+    const dev = mkDev();
+    const netdev = new NetDevice({ dev });
+    const napi = netdev.rxQueue(0).napi;
+    const { pool } = mk({ napi }, dev);
+    const refs = napiRun(napi, () => Int32Array.from({ length: 130 }, () => pool.allocNetmem()));
+    napiRun(napi, () => pool.putNetmemBulk(refs));
+    // 130 allocations took three bulk fills (192 pages): 62 were still cached, so 66 fit.
+    expect(pool.stats.recycle.cached).toBe(66);
+    expect(pool.cacheCount).toBe(128);
+    expect(pool.stats.recycle.cacheFull).toBe(64);
+    expect(pool.stats.recycle.ring).toBe(64);
     expectAudit(pool);
   });
 });

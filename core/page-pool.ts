@@ -68,6 +68,8 @@ export const DEFER_WARN_INTERVAL_MS = 60_000;
  * model uses 2^30 - 1: still far above any real number of fragment users.
  */
 export const BIAS_MAX = 0x3fff_ffff;
+/** Chunk size of page_pool_put_netmem_bulk (XDP_BULK_QUEUE_SIZE). */
+export const XDP_BULK_QUEUE_SIZE = 16;
 
 export const GFP_ATOMIC = 0x1;
 export const GFP_KERNEL = 0x2;
@@ -564,17 +566,58 @@ export class PagePool {
   }
 
   /**
-   * page_pool_put_netmem_bulk(): puts many, evaluating napi-local once and filling the ring in
-   * one pass (the kernel holds the producer lock once per chunk of 16).
+   * page_pool_put_netmem_bulk(): drops one reference on each of `refs[0..n)` (all of this pool),
+   * evaluates napi-local once, and produces the survivors into the ring in chunks of
+   * XDP_BULK_QUEUE_SIZE under one producer-lock hold each. As in the kernel, a full ring counts
+   * `ring_full` once per chunk and the rest of that chunk is released uncounted.
    */
   putNetmemBulk(refs: ArrayLike<NetmemRef>, n: number = refs.length): void {
+    for (let i = 0; i < n; i++) this.#checkOwned(refs[i], "putNetmemBulk");
     const allowDirect = this.napiLocal();
+    const bulk = this.#bulk;
+    let len = 0;
     for (let i = 0; i < n; i++) {
       const ref = refs[i];
-      this.#checkOwned(ref, "putNetmemBulk");
       if (unrefNetmem(ref, 1) !== 0) continue;
-      this.putUnrefedNetmem(ref, -1, allowDirect);
+      if (!this.#canRecycle(ref)) {
+        this.st[S_RELEASED_REFCNT]++;
+        this.returnNetmem(ref);
+        continue;
+      }
+      this.#syncForDevice(ref, -1);
+      if (allowDirect) {
+        if (this.cacheCount < PP_ALLOC_CACHE_SIZE) {
+          nm.loc[ref >>> 1] = LOC_CACHE;
+          this.cache[this.cacheCount++] = ref;
+          this.st[S_CACHED]++;
+          continue;
+        }
+        this.st[S_CACHE_FULL]++;
+      }
+      bulk[len++] = ref;
+      if (len === XDP_BULK_QUEUE_SIZE) {
+        this.#recycleRingBulk(len);
+        len = 0;
+      }
     }
+    if (len > 0) this.#recycleRingBulk(len);
+  }
+
+  readonly #bulk = new Int32Array(XDP_BULK_QUEUE_SIZE);
+
+  /** page_pool_recycle_ring_bulk(). */
+  #recycleRingBulk(len: number): void {
+    const bulk = this.#bulk;
+    let i = 0;
+    for (; i < len; i++) {
+      if (!this.ring.produce(bulk[i])) {
+        this.st[S_RING_FULL]++;
+        break;
+      }
+      nm.loc[bulk[i] >>> 1] = LOC_RING;
+    }
+    this.st[S_RING] += i;
+    for (; i < len; i++) this.returnNetmem(bulk[i]);
   }
 
   /** page_pool_napi_local(): may a put from the current context recycle straight into the cache? */
@@ -809,13 +852,16 @@ export class PagePool {
   }
 
   /**
-   * page_pool_update_nid(): the driver moved the queue's IRQ to another node. Pages of the old
-   * node still in the ring are then waived on refill (returned, counted `waive`).
+   * page_pool_update_nid(): the driver moved the queue's IRQ to another node. The alloc cache is
+   * flushed back; pages of the old node still in the ring are waived on refill (`waive`).
+   * Caller must be in the pool's NAPI context.
    */
   updateNid(nid: number): void {
     if (!Number.isInteger(nid) || nid < NUMA_NO_NODE)
       throw new PagePoolError("EINVAL", `nid must be >= -1, got ${nid}`);
     this.nid = nid;
+    // Flush the alloc cache, as refill checks the NUMA node (the ring is checked on refill).
+    while (this.cacheCount > 0) this.returnNetmem(this.cache[--this.cacheCount]);
   }
 
   /** The pool's net device went away (page_pool_unreg_netdev): the pool becomes invisible. */

@@ -123,6 +123,23 @@ export function handleDevmemRequest(sock: DevmemSocket, msg: unknown): DevmemRep
   }
 }
 
+/** Posts a reply, transferring a recvmsg reply's typed arrays instead of copying them. */
+export function postDevmemReply(port: Pick<PortLike, "postMessage">, reply: DevmemReply): void {
+  if (reply.op === "recvmsg" && !("error" in reply)) {
+    const r = reply as RecvmsgReply;
+    port.postMessage(r, [
+      r.type.buffer,
+      r.fragOffset.buffer,
+      r.fragSize.buffer,
+      r.fragToken.buffer,
+      r.dmabufId.buffer,
+      r.data.buffer,
+    ] as ArrayBuffer[]);
+  } else {
+    port.postMessage(reply, []);
+  }
+}
+
 /**
  * Serves `sock`'s syscalls on `port` (the NAPI thread's side). Messages without a string `op`
  * that this protocol knows are answered with an error too, except messages whose `op` is in
@@ -138,20 +155,7 @@ export function serveDevmemSocket(
   const listener = (ev: MessageEvent) => {
     const data = ev.data as { op?: unknown } | null;
     if (data && typeof data.op === "string" && ignore.has(data.op)) return;
-    const reply = handleDevmemRequest(sock, ev.data);
-    if (reply.op === "recvmsg" && !("error" in reply)) {
-      const r = reply as RecvmsgReply;
-      port.postMessage(r, [
-        r.type.buffer,
-        r.fragOffset.buffer,
-        r.fragSize.buffer,
-        r.fragToken.buffer,
-        r.dmabufId.buffer,
-        r.data.buffer,
-      ] as ArrayBuffer[]);
-    } else {
-      port.postMessage(reply, []);
-    }
+    postDevmemReply(port, handleDevmemRequest(sock, ev.data));
   };
   port.addEventListener("message", listener);
   port.start?.();

@@ -21,7 +21,7 @@ import {
   DevmemNetlink,
   DevmemSocket,
   handleDevmemRequest,
-  type RecvmsgReply,
+  postDevmemReply,
 } from "../../plugins/devmem/index.ts";
 import { DevmemUserCore } from "../devmem-user.ts";
 import type { Backend, BackendEnv, UserReport } from "./types.ts";
@@ -130,18 +130,7 @@ export class DevmemBackend implements Backend {
         continue;
       }
       n++;
-      const reply = handleDevmemRequest(this.sock, msg);
-      if (reply.op === "recvmsg" && !("error" in reply)) {
-        const r = reply as RecvmsgReply;
-        port.postMessage(r, [
-          r.type.buffer,
-          r.fragOffset.buffer,
-          r.fragSize.buffer,
-          r.fragToken.buffer,
-          r.dmabufId.buffer,
-          r.data.buffer,
-        ] as ArrayBuffer[]);
-      } else port.postMessage(reply);
+      postDevmemReply(port, handleDevmemRequest(this.sock, msg));
     }
     return n;
   }
