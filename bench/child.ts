@@ -9,6 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { DISPATCH_VARIANT } from "#dispatch";
 import { scenario as baselines } from "./baselines.bench.ts";
+import { scenario as floor, profileFloor } from "./dispatch-floor.bench.ts";
 import { profileSweep, requestedDegrees, scenario as sweep } from "./dispatch-sweep.bench.ts";
 import { scenario as e2e } from "./e2e-napi.bench.ts";
 import {
@@ -23,7 +24,7 @@ import { scenario as paths } from "./paths.bench.ts";
 import { scenario as returns } from "./return-paths.bench.ts";
 
 /** In the order they run: baselines first, as the kernel's bench. */
-export const SCENARIOS: readonly Scenario[] = [baselines, paths, sweep, returns, e2e];
+export const SCENARIOS: readonly Scenario[] = [baselines, paths, sweep, floor, returns, e2e];
 
 function arg(name: string, def?: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,11 +44,11 @@ async function main(): Promise<void> {
 
   const profileOut = arg("profile");
   if (profileOut) {
-    // Profile mode: no timing; the dispatch counts of the sweep's work and the sweep's provider order.
-    writeFileSync(
-      profileOut,
-      JSON.stringify({ variant: DISPATCH_VARIANT, ...profileSweep(seed, requestedDegrees()) }),
-    );
+    // Profile mode: no timing; the dispatch counts of the sweep's work and the sweep's provider
+    // order (the floor set: the same over its floor providers).
+    const prof =
+      set === "floor" ? profileFloor(seed, requestedDegrees()) : profileSweep(seed, requestedDegrees());
+    writeFileSync(profileOut, JSON.stringify({ variant: DISPATCH_VARIANT, ...prof }));
     return;
   }
   const noop = await measureNoop(mode);

@@ -19,7 +19,7 @@ import { GFP_ATOMIC, type PagePool } from "../core/page-pool.ts";
 import { S_EMPTY } from "../core/stats.ts";
 import type { BenchDef, Scenario } from "./lib/harness.ts";
 import { interleaving, SEQ_LEN } from "./lib/rng.ts";
-import { makeHost, poolsForRigs, providerRigs } from "./lib/world.ts";
+import { makeHost, type ProviderRig, poolsForRigs, providerRigs } from "./lib/world.ts";
 
 export const SWEEP_DEGREES = [1, 2, 4, 8, 16] as const;
 const N = 64;
@@ -95,12 +95,14 @@ export const scenario: Scenario = {
  * sweep's work (SEQ_LEN operations per degree, same seed) on fresh pools and counts the dispatches
  * per provider per op: allocNetmems from the pools' `empty` counter (each one preceded a provider
  * call), releaseNetmem from their release count. Also returns the provider order the sweep uses.
+ * `source` defaults to the sweep's providers; the dispatch floor passes its own (same work).
  */
 export function profileSweep(
   seed: number,
   degrees: readonly number[],
+  source: { rigs: ProviderRig[]; skipped: string[] } = providerRigs(),
 ): { rigs: string[]; skipped: string[]; counts: Record<string, Record<string, number>> } {
-  const { rigs, skipped } = providerRigs();
+  const { rigs, skipped } = source;
   const counts: Record<string, Record<string, number>> = {};
   for (const degree of degrees) {
     if (degree > rigs.length) continue;

@@ -6,11 +6,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import floorFixture from "./fixtures/floor-records.json" with { type: "json" };
 import fixture from "./fixtures/records.json" with { type: "json" };
 import {
   accounting,
   type Figure,
   failures,
+  floorRows,
   KERNEL_FIGURES,
   median,
   mergeRuns,
@@ -22,6 +24,7 @@ import {
   verdictLine,
 } from "./lib/merge.ts";
 import {
+  floorTable,
   markdownReport,
   type ResultsFile,
   renderCharts,
@@ -29,7 +32,7 @@ import {
   verdictGrid,
 } from "./lib/report.ts";
 import { interleaving, interleavingCounts, packetSizes, SEQ_LEN } from "./lib/rng.ts";
-import { parseArgs } from "./run.ts";
+import { parseArgs, setWanted } from "./run.ts";
 
 const records = fixture.records as RunRecord[];
 const figs = mergeRuns(records);
@@ -277,6 +280,21 @@ describe("runner arguments (untrusted input)", () => {
     expect(parseArgs(["--full", "--reps", "7"]).reps).toBe(7);
     expect(parseArgs(["--name", "sample"]).name).toBe("sample");
     expect(parseArgs(["--render", "bench/results/sample.json"]).render).toBe("bench/results/sample.json");
+    expect(d.floor).toBe(true);
+    expect(parseArgs(["--no-floor"]).floor).toBe(false);
+  });
+
+  test("--filter decides which provider sets are built and run", () => {
+    const floorIds = ["dispatch-floor/floor-1", "dispatch-floor/floor-direct-1"];
+    const floorPaths = ["dispatch-floor", "baseline:floor-direct"];
+    const sweepIds = ["dispatch-sweep/sweep-8"];
+    expect(setWanted(null, floorIds, floorPaths)).toBe(true);
+    expect(setWanted("floor", floorIds, floorPaths)).toBe(true);
+    expect(setWanted("floor", sweepIds, ["dispatch"])).toBe(false);
+    expect(setWanted("^dispatch$", floorIds, floorPaths)).toBe(false);
+    expect(setWanted("^dispatch$", sweepIds, ["dispatch"])).toBe(true);
+    expect(setWanted("direct", floorIds, floorPaths)).toBe(true);
+    expect(setWanted("paths", floorIds, floorPaths)).toBe(false);
   });
 
   test("bad input is refused with a message naming it", () => {
@@ -301,6 +319,7 @@ describe("runner arguments (untrusted input)", () => {
       "--json",
       "--no-pgo",
       "--no-synthetic",
+      "--no-floor",
       "bun",
       "node",
       "if-chain",
@@ -398,5 +417,87 @@ describe("report", () => {
     );
     expect(t).toContain("heap growth bun ops-table: 1100 bytes per million packets allocated");
     expect(t).toContain("FAILED:");
+  });
+});
+
+describe("dispatch floor", () => {
+  const ffigs = mergeRuns(floorFixture.records as RunRecord[]);
+
+  test("one row per engine and degree: each variant beside the direct call at that degree", () => {
+    const rows = floorRows(ffigs);
+    expect(rows.map((r) => [r.engine, r.degree])).toEqual([
+      ["bun", 1],
+      ["bun", 2],
+    ]);
+    const [d1, d2] = rows;
+    expect(d1.direct).toBe(5);
+    expect(d1.cells["ops-table"].p50).toBe(14); // 14, 13, 15
+    expect(d1.cells["ops-table"].spread).toBeCloseTo(1 / 14, 10);
+    expect(d1.cells["ops-table"].overDirect).toBe(9);
+    expect(d1.cells["if-chain"].overDirect).toBe(11);
+    // the direct call is identical code in every build: the median across the variants' figures
+    expect(d2.direct).toBeCloseTo(6.1, 10);
+    expect(d2.cells["if-chain"].overDirect).toBeCloseTo(11.9, 10);
+    expect(floorRows(figs)).toEqual([]); // no floor figures, no rows
+  });
+
+  test("the direct call calibrates the null noise; the floor points get verdict rows", () => {
+    // |6.2 / 6 - 1| at degree 2, 0 at degree 1: median 1/60
+    expect(nullNoise(ffigs).get("bun")).toBeCloseTo(1 / 60, 10);
+    const rows = verdict(ffigs);
+    expect(rows.map((r) => r.id).sort()).toEqual(["floor-1", "floor-2", "floor-direct-1", "floor-direct-2"]);
+    const f1 = rows.find((r) => r.id === "floor-1")!;
+    expect(f1.ratio).toBeCloseTo(16 / 14, 10);
+    expect(f1.noise).toBeCloseTo(1 / 14, 10); // ops-table's spread beats the null noise and the floor
+    expect(f1.call).toBe("slower");
+    const f2 = rows.find((r) => r.id === "floor-2")!;
+    expect(f2.noise).toBe(NOISE_FLOOR);
+    expect(f2.call).toBe("faster");
+    expect(verdictLine(f2)).toBe(
+      "if-chain / ops-table = 0.90x on bun dispatch-floor at degree 2 (synthetic), p50; spread ±2% (faster)",
+    );
+    const grid = verdictGrid(rows).split("\n");
+    expect(grid).toHaveLength(1 + 2); // the direct call is a baseline: left out
+  });
+
+  test("report: a floor table, a floor chart per engine with the direct line, the terminal lines", async () => {
+    const rows = floorRows(ffigs);
+    const table = floorTable(rows).split("\n");
+    expect(table[0]).toBe("| engine | degree | direct call | ops-table | if-chain |");
+    expect(table[2]).toBe("| bun | 1 | 5.00 | 14.00 ±7% (+9.00) | 16.00 ±0% (+11.00) |");
+    expect(table[3]).toBe("| bun | 2 | 6.10 | 20.00 ±0% (+13.90) | 18.00 ±0% (+11.90) |");
+    const charts = await renderCharts(ffigs);
+    expect([...charts.keys()]).toEqual(["bun-dispatch-floor.svg"]);
+    const svg = charts.get("bun-dispatch-floor.svg")!;
+    expect(svg.startsWith("<svg")).toBe(true);
+    for (const t of ["ops-table", "if-chain", "direct call (no dispatcher)", "dispatch floor"])
+      expect(svg).toContain(t);
+    const results: ResultsFile = {
+      schema: "pagepool-bench/1",
+      startedAt: "2026-01-01T00:00:00.000Z",
+      finishedAt: "2026-01-01T00:01:00.000Z",
+      mode: "quick",
+      seed: 42,
+      reps: 3,
+      command: "bun run bench --quick --filter floor",
+      machine: { cpu: "test cpu", cores: 2, memoryGiB: 4, os: "Linux", arch: "x64-linux" },
+      versions: {},
+      providerSets: { floor: ["floor-01", "floor-02"] },
+      skippedProviders: [],
+      figures: ffigs,
+      verdict: verdict(ffigs),
+      accounting: [],
+      failures: [],
+    };
+    const md = markdownReport(results, "charts", ["bun-dispatch-floor.svg"]);
+    expect(md).toContain("## Dispatch floor");
+    expect(md).toContain(table[2]);
+    expect(md).toContain("| bun | dispatch-floor | 2 (synthetic) | **0.90x** faster (±2%) |");
+    expect(md.indexOf("## Dispatch floor")).toBeLessThan(md.indexOf("## Charts"));
+    expect(markdownReport({ ...results, figures: figs }, "c", [])).not.toContain("## Dispatch floor");
+    const t = terminalSummary(results);
+    expect(t).toContain("Dispatch floor");
+    expect(t).toMatch(/bun {4}2 {6}6\.10 {5}18\.00 \(\+11\.90\) {6}20\.00 \(\+13\.90\)/);
+    expect(t).toContain("if-chain / ops-table = 0.90x on bun dispatch-floor at degree 2 (synthetic)");
   });
 });

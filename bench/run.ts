@@ -5,7 +5,8 @@
  * the cost accounting, and writes bench/results/<timestamp>.{json,md} with SVG charts.
  *
  *   bun run bench [--quick | --full] [--engine bun,node] [--variant if-chain,...] [--filter re]
- *                 [--reps N] [--seed N] [--json out.json] [--no-pgo] [--no-synthetic] [--name sample]
+ *                 [--reps N] [--seed N] [--json out.json] [--no-pgo] [--no-synthetic] [--no-floor]
+ *                 [--name sample]
  *   bun run bench --render bench/results/sample.json   # rebuild a report from its results file
  *
  * Linking: the real set is the project's generated dispatchers, picked by import condition
@@ -13,7 +14,9 @@
  * the same conditions, not minified). The synthetic set (synthetic providers rendered from the
  * scaffold template, to reach 8 and 16 providers) and the profile-guided icall-wrapper ("icall-pgo")
  * are emitted by codegen into bench/.synthetic/ and linked by bundling with `#dispatch`
- * redirected to them, for both engines.
+ * redirected to them, for both engines. The floor set (floor providers rendered from
+ * bench/templates/floor-provider.ts.hbs, codegen's dispatchers over them alone, and its own
+ * profile-guided build) is linked the same way and runs only the dispatch-floor scenario.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -27,8 +30,10 @@ import {
   BENCH_DIR,
   dispatchFile,
   emitSet,
+  FLOOR_PLUGINS_DIR,
   ROOT,
   SYNTH_DIR,
+  writeFloorProviders,
   writeSyntheticProviders,
 } from "./lib/synthetic.ts";
 
@@ -36,6 +41,8 @@ export const VARIANTS = ["ops-table", "if-chain", "icall-wrapper", "icall-pgo"] 
 export const ENGINES = ["bun", "node"] as const;
 const SWEEP_DEGREES = [1, 2, 4, 8, 16];
 const MAX_SYNTHETIC_DEGREE = 16;
+/** Floor providers generated for the dispatch floor (bench/templates/floor-provider.ts.hbs). */
+const FLOOR_PROVIDERS = 16;
 
 export interface Options {
   mode: Mode;
@@ -46,6 +53,8 @@ export interface Options {
   seed: number;
   json: string | null;
   synthetic: boolean;
+  /** Measure the dispatch floor (its own provider set; --no-floor skips it). */
+  floor: boolean;
   /** Base name of the written report (default: the start time). */
   name: string | null;
   /** Re-render the report of an existing results file instead of measuring. */
@@ -64,6 +73,7 @@ export function parseArgs(argv: readonly string[]): Options {
     seed: 42,
     json: null,
     synthetic: true,
+    floor: true,
     name: null,
     render: null,
   };
@@ -103,6 +113,7 @@ export function parseArgs(argv: readonly string[]): Options {
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name))
         throw new Error("--name must be a plain file name");
     } else if (a === "--no-synthetic") o.synthetic = false;
+    else if (a === "--no-floor") o.floor = false;
     else if (a === "--render") o.render = val();
     else if (a === "--help" || a === "-h") throw new Error("help");
     else throw new Error(`unknown argument ${a}`);
@@ -110,6 +121,17 @@ export function parseArgs(argv: readonly string[]): Options {
   if (!pgo) o.variants = o.variants.filter((v) => v !== "icall-pgo");
   if (o.reps === 0) o.reps = REPS[o.mode];
   return o;
+}
+
+/**
+ * Whether a set's processes could measure anything under --filter: the child matches the filter
+ * against `scenario/id` and against the path, so the set is wanted when any of its known ids or
+ * paths matches (a set the filter excludes is neither built nor run).
+ */
+export function setWanted(filter: string | null, ids: readonly string[], paths: readonly string[]): boolean {
+  if (filter === null) return true;
+  const re = new RegExp(filter);
+  return ids.some((id) => re.test(id)) || paths.some((p) => re.test(p));
 }
 
 interface Job {
@@ -126,7 +148,8 @@ function bunBin(): string {
   return process.execPath; // the runner itself runs on Bun
 }
 
-async function bundle(
+/** Bundles bench/child.ts for `target`, with `#dispatch` redirected to `redirect` when given. */
+export async function bundle(
   outFile: string,
   target: "bun" | "node",
   conditions: string[],
@@ -266,7 +289,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     const msg = (e as Error).message;
     console.error(
-      `${msg === "help" ? "" : `bench: ${msg}\n`}usage: bun run bench [--quick|--full] [--engine bun,node] [--variant ${VARIANTS.join(",")}] [--filter re] [--reps N] [--seed N] [--json file] [--no-pgo] [--no-synthetic] [--name base] | --render results.json`,
+      `${msg === "help" ? "" : `bench: ${msg}\n`}usage: bun run bench [--quick|--full] [--engine bun,node] [--variant ${VARIANTS.join(",")}] [--filter re] [--reps N] [--seed N] [--json file] [--no-pgo] [--no-synthetic] [--no-floor] [--name base] | --render results.json`,
     );
     return msg === "help" ? 0 : 2;
   }
@@ -299,9 +322,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   const realRigs = realProf.rigs;
   const skippedProviders = realProf.skipped;
   const realDegrees = SWEEP_DEGREES.filter((d) => d <= realRigs.length);
-  const synthDegrees = o.synthetic
-    ? SWEEP_DEGREES.filter((d) => d > realRigs.length && d <= MAX_SYNTHETIC_DEGREE)
-    : [];
+  const synthDegrees =
+    o.synthetic &&
+    setWanted(
+      o.filter,
+      SWEEP_DEGREES.map((d) => `dispatch-sweep/sweep-${d}`),
+      ["dispatch"],
+    )
+      ? SWEEP_DEGREES.filter((d) => d > realRigs.length && d <= MAX_SYNTHETIC_DEGREE)
+      : [];
   const providerSets: Record<string, string[]> = { real: realRigs };
   // The profile the icall-wrapper reads (codegen/README.md): `bun run codegen --profile bench/profile.json`.
   writeFileSync(
@@ -343,6 +372,41 @@ export async function main(argv: readonly string[]): Promise<number> {
         ? await emitSet({ outName: "synthetic-pgo", withSynthetic: true, profile: { counts: prof.counts } })
         : null,
       scenarios: "dispatch-sweep",
+    });
+  }
+  const floorDegrees = SWEEP_DEGREES.filter((d) => d <= FLOOR_PROVIDERS);
+  if (
+    o.floor &&
+    setWanted(
+      o.filter,
+      floorDegrees.flatMap((d) => [`dispatch-floor/floor-${d}`, `dispatch-floor/floor-direct-${d}`]),
+      ["dispatch-floor", "baseline:floor-direct"],
+    )
+  ) {
+    // The floor set: floor providers only, every degree from this one build.
+    writeFloorProviders(FLOOR_PROVIDERS);
+    const pluginsDirs = [FLOOR_PLUGINS_DIR];
+    const dir = await emitSet({ outName: "floor", withSynthetic: false, pluginsDirs });
+    const f = join(buildDir, "floor-profile.bun.js");
+    await bundle(f, "bun", [], dispatchFile(dir, "ops-table"));
+    await runQuiet([bunBin(), f, ...common0, "--set", "floor", "--profile", profTmp], {
+      BENCH_DEGREES: floorDegrees.join(","),
+    });
+    const prof = JSON.parse(readFileSync(profTmp, "utf8")) as SweepProfile;
+    providerSets.floor = prof.rigs;
+    sets.push({
+      set: "floor",
+      degrees: floorDegrees,
+      dir,
+      pgoDir: wantPgo
+        ? await emitSet({
+            outName: "floor-pgo",
+            withSynthetic: false,
+            pluginsDirs,
+            profile: { counts: prof.counts },
+          })
+        : null,
+      scenarios: "dispatch-floor",
     });
   }
 

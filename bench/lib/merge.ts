@@ -126,6 +126,7 @@ export const NULL_PATHS: readonly string[] = [
   "baseline:loop",
   "baseline:stack",
   "baseline:direct",
+  "baseline:floor-direct",
   "baseline:arraybuffer",
   "baseline:buffer",
   "fast",
@@ -210,6 +211,55 @@ export function verdict(figs: readonly Figure[], reference = REFERENCE_VARIANT):
       noise,
       call,
     });
+  }
+  return rows;
+}
+
+/** The dispatch floor's paths (bench/dispatch-floor.bench.ts). */
+export const FLOOR_PATH = "dispatch-floor";
+export const FLOOR_DIRECT_PATH = "baseline:floor-direct";
+
+export interface FloorCell {
+  /** ns per alloc + release, p50 (median across processes). */
+  p50: number;
+  spread: number;
+  /** p50 minus the direct call's at the same degree: what the dispatch costs. */
+  overDirect: number;
+}
+
+export interface FloorRow {
+  engine: string;
+  degree: number;
+  /**
+   * The direct call's p50 at this degree (the same pools and sequence, one provider, the pool's
+   * slow path inline, no dispatcher): the median of its figures across variants (identical code
+   * in each); NaN when not measured.
+   */
+  direct: number;
+  /** By variant. */
+  cells: Record<string, FloorCell>;
+}
+
+/** The dispatch floor per engine and degree, every variant beside the direct call (sorted). */
+export function floorRows(figs: readonly Figure[]): FloorRow[] {
+  const ok = (f: Figure) => f.errors.length === 0 && f.p50 > 0;
+  const rows: FloorRow[] = [];
+  const engines = [...new Set(figs.map((f) => f.engine))].sort();
+  for (const engine of engines) {
+    const mine = figs.filter((f) => f.engine === engine && ok(f));
+    const degrees = [...new Set(mine.filter((f) => f.path === FLOOR_PATH).map((f) => f.degree))].sort(
+      (a, b) => a - b,
+    );
+    for (const degree of degrees) {
+      const direct = median(
+        mine.filter((f) => f.path === FLOOR_DIRECT_PATH && f.degree === degree).map((f) => f.p50),
+      );
+      const cells: Record<string, FloorCell> = {};
+      for (const f of mine)
+        if (f.path === FLOOR_PATH && f.degree === degree)
+          cells[f.variant] = { p50: f.p50, spread: f.spread, overDirect: f.p50 - direct };
+      rows.push({ engine, degree, direct, cells });
+    }
   }
   return rows;
 }

@@ -8,6 +8,9 @@ import * as vl from "vega-lite";
 import {
   type AccountingRow,
   type Figure,
+  FLOOR_PATH,
+  type FloorRow,
+  floorRows,
   KERNEL_FIGURES,
   nullNoise,
   REFERENCE_VARIANT,
@@ -58,8 +61,43 @@ export async function renderSvg(spec: Spec): Promise<string> {
 
 /** ns/op against degree, one line per variant (the dispatch sweep), for one engine. */
 export function sweepSpec(figs: readonly Figure[], engine: string): Spec | null {
+  return degreeSpec(
+    figs,
+    engine,
+    "dispatch",
+    `${engine}: dispatch sweep, provider slow path (ns per alloc+release, p50)`,
+    [],
+  );
+}
+
+/**
+ * The dispatch floor for one engine: ns/op against degree, one line per variant, and the direct
+ * call (the same pools, one provider, the pool's slow path inline, no dispatcher) as a dashed grey
+ * line: the gap to it is the dispatch.
+ */
+export function floorSpec(figs: readonly Figure[], engine: string): Spec | null {
+  const direct = floorRows(figs)
+    .filter((r) => r.engine === engine && Number.isFinite(r.direct))
+    .map((r) => ({ degree: r.degree, ns: r.direct }));
+  return degreeSpec(
+    figs,
+    engine,
+    FLOOR_PATH,
+    `${engine}: dispatch floor, synthetic do-nothing providers (ns per alloc+release, p50)`,
+    direct,
+  );
+}
+
+/** ns/op against degree for `path`, one line per variant; `direct` (if any) as a dashed grey line. */
+function degreeSpec(
+  figs: readonly Figure[],
+  engine: string,
+  path: string,
+  title: string,
+  direct: ReadonlyArray<{ degree: number; ns: number }>,
+): Spec | null {
   const values = figs
-    .filter((f) => f.engine === engine && f.path === "dispatch" && f.errors.length === 0)
+    .filter((f) => f.engine === engine && f.path === path && f.errors.length === 0)
     .map((f) => ({
       degree: f.degree,
       ns: f.p50,
@@ -69,34 +107,63 @@ export function sweepSpec(figs: readonly Figure[], engine: string): Spec | null 
       providers: f.synthetic ? "with synthetic" : "real only",
     }));
   if (values.length === 0) return null;
+  const x = {
+    field: "degree",
+    type: "quantitative",
+    scale: { type: "log", base: 2 },
+    title: "providers behind the call site",
+  };
+  const last = direct.at(-1);
+  const directLayers = last
+    ? [
+        {
+          data: { values: direct.map((d) => ({ ...d, label: "direct call (no dispatcher)" })) },
+          encoding: { x, y: { field: "ns", type: "quantitative" } },
+          layer: [
+            { mark: { type: "line", strokeDash: [6, 4], color: "#555" } },
+            { mark: { type: "point", shape: "diamond", filled: true, size: 40, color: "#555" } },
+            {
+              transform: [{ filter: `datum.degree === ${last.degree}` }],
+              mark: { type: "text", align: "right", dx: -4, dy: -10, color: "#555" },
+              encoding: { text: { field: "label" } },
+            },
+          ],
+        },
+      ]
+    : [];
+  // The shape legend only tells apart real-only and synthetic points when both occur.
+  const mixed = new Set(values.map((v) => v.providers)).size > 1;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: `${engine}: dispatch sweep, provider slow path (ns per alloc+release, p50)`,
+    title,
     width: 480,
     height: 280,
-    data: { values },
-    encoding: {
-      x: {
-        field: "degree",
-        type: "quantitative",
-        scale: { type: "log", base: 2 },
-        title: "providers behind the call site",
-      },
-      color: { field: "variant", type: "nominal" },
-    },
     layer: [
       {
-        mark: { type: "line", point: false },
-        encoding: { y: { field: "ns", type: "quantitative", title: "ns / op (p50)", scale: { zero: true } } },
+        // The variants' lines share x and colour; the direct line (its own data) does not.
+        data: { values },
+        encoding: { x, color: { field: "variant", type: "nominal" } },
+        layer: [
+          {
+            mark: { type: "line", point: false },
+            encoding: {
+              y: { field: "ns", type: "quantitative", title: "ns / op (p50)", scale: { zero: true } },
+            },
+          },
+          {
+            mark: { type: "point", filled: true, size: 60 },
+            encoding: {
+              y: { field: "ns", type: "quantitative" },
+              ...(mixed ? { shape: { field: "providers", type: "nominal", title: "points" } } : {}),
+            },
+          },
+          {
+            mark: { type: "rule" },
+            encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+          },
+        ],
       },
-      {
-        mark: { type: "point", filled: true, size: 60 },
-        encoding: {
-          y: { field: "ns", type: "quantitative" },
-          shape: { field: "providers", type: "nominal", title: "points" },
-        },
-      },
-      { mark: { type: "rule" }, encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } } },
+      ...directLayers,
     ],
   };
 }
@@ -157,6 +224,28 @@ export function verdictTable(rows: readonly VerdictRow[]): string {
   return [head, ...body].join("\n");
 }
 
+/**
+ * The dispatch floor as a markdown grid: one row per (engine, degree), the direct call, then per
+ * variant its p50 ± spread and, in brackets, how much it costs over the direct call.
+ */
+export function floorTable(rows: readonly FloorRow[]): string {
+  const vs = [...new Set(rows.flatMap((r) => Object.keys(r.cells)))].sort((a, b) =>
+    a === REFERENCE_VARIANT ? -1 : b === REFERENCE_VARIANT ? 1 : a < b ? -1 : 1,
+  );
+  const head = `| engine | degree | direct call | ${vs.join(" | ")} |\n|---|---|---|${vs.map(() => "---").join("|")}|`;
+  const body = rows.map((r) => {
+    const cells = vs.map((v) => {
+      const c = r.cells[v];
+      if (!c) return "–";
+      const sp = Number.isFinite(c.spread) ? ` ±${(c.spread * 100).toFixed(0)}%` : "";
+      const over = Number.isFinite(c.overDirect) ? ` (+${fmt(c.overDirect)})` : "";
+      return `${fmt(c.p50)}${sp}${over}`;
+    });
+    return `| ${r.engine} | ${r.degree} | ${fmt(r.direct)} | ${cells.join(" | ")} |`;
+  });
+  return [head, ...body].join("\n");
+}
+
 export function accountingTable(rows: readonly AccountingRow[]): string {
   const head = `| engine | ratio | model | ${KERNEL_FIGURES.map((k) => `kernel: ${k.source}`).join(" | ")} |\n|---|---|---|${KERNEL_FIGURES.map(() => "---").join("|")}|`;
   const body = rows.map(
@@ -169,6 +258,8 @@ export function accountingTable(rows: readonly AccountingRow[]): string {
 function notes(f: Figure): string {
   const parts: string[] = [];
   if (f.path === "dispatch") parts.push(f.providers.join(", "));
+  if (f.path === FLOOR_PATH)
+    parts.push(f.providers.length > 2 ? `${f.providers[0]}..${f.providers.at(-1)}` : f.providers.join(", "));
   for (const [k, v] of Object.entries(f.extra))
     if (k !== "heapPackets") parts.push(`${k} ${typeof v === "number" ? Math.round(v * 1000) / 1000 : v}`);
   return parts.join("; ");
@@ -203,6 +294,8 @@ export async function renderCharts(figs: readonly Figure[]): Promise<Map<string,
   for (const engine of [...new Set(figs.map((f) => f.engine))].sort()) {
     const s = sweepSpec(figs, engine);
     if (s) out.set(`${engine}-dispatch.svg`, await renderSvg(s));
+    const fl = floorSpec(figs, engine);
+    if (fl) out.set(`${engine}-dispatch-floor.svg`, await renderSvg(fl));
     const present = FIXED_PATHS.filter((p) => figs.some((f) => f.engine === engine && f.path === p));
     const p = pathsSpec(figs, engine, present);
     if (p) out.set(`${engine}-paths.svg`, await renderSvg(p));
@@ -217,6 +310,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
       (f) =>
         `| ${f.engine} | ${f.variant} | ${f.extra.heapBytesPerMillionPackets} | ${f.extra.retainedBytesPerMillionPackets ?? "–"} | ${f.extra.heapPackets ?? "–"} |`,
     );
+  const floor = floorRows(r.figures);
   const lines = [
     `# pagepool benchmark report (${r.mode})`,
     "",
@@ -244,6 +338,16 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     "",
     verdictTable(r.verdict),
     "",
+    ...(floor.length
+      ? [
+          "## Dispatch floor",
+          "",
+          "The dispatch itself: the dispatch sweep's work (every allocation and every release dispatches) with synthetic floor providers that do almost nothing (pop or push a page on an Int32Array stack and attach or detach it), one dispatcher build over 16 of them. Per alloc + release, p50 ns ± spread across processes; in brackets, the cost over the direct call at that degree (the same pools and sequence, one provider, the pool's slow-path code written out inline around direct calls: no dispatcher): what the dispatch costs, the dispatcher function and its indirect call or chain, with the engine's speculation on what it has seen. The differences between variants at a degree are the dispatch alone.",
+          "",
+          floorTable(floor),
+          "",
+        ]
+      : []),
     "## Charts",
     "",
     ...charts.map((c) => `![${c}](${chartDir}/${c})\n`),
@@ -319,10 +423,31 @@ export function terminalSummary(r: ResultsFile): string {
     out.push(
       `  (identical code measured apart by ${[...nn].map(([e, x]) => `${(x * 100).toFixed(1)}% on ${e}`).join(", ")}: the engines' null noise)`,
     );
-  const key = r.verdict.filter((v) => v.path === "dispatch" || v.path === "provider-slow");
+  const key = r.verdict.filter(
+    (v) => v.path === "dispatch" || v.path === "provider-slow" || v.path === FLOOR_PATH,
+  );
   if (key.length) {
     out.push("", "Dispatch:");
     for (const v of key) out.push(`  ${verdictLine(v)}`);
+  }
+  const floor = floorRows(r.figures);
+  if (floor.length) {
+    const vs = [...new Set(floor.flatMap((x) => Object.keys(x.cells)))].sort();
+    out.push(
+      "",
+      "Dispatch floor (do-nothing providers; ns per alloc+release, p50, and over the direct call at that degree):",
+      `  ${"engine".padEnd(6)} ${"degree".padEnd(6)} ${"direct".padEnd(8)} ${vs.map((v) => v.padEnd(20)).join("")}`,
+    );
+    for (const x of floor)
+      out.push(
+        `  ${x.engine.padEnd(6)} ${String(x.degree).padEnd(6)} ${fmt(x.direct).padEnd(8)} ${vs
+          .map((v) => {
+            const c = x.cells[v];
+            return (c ? `${fmt(c.p50)} (+${fmt(c.overDirect)})` : "–").padEnd(20);
+          })
+          .join("")
+          .trimEnd()}`,
+      );
   }
   out.push(
     "",

@@ -25,9 +25,16 @@ import * as devmem from "../../plugins/devmem/index.ts";
 import * as huge from "../../plugins/huge/index.ts";
 import * as limited from "../../plugins/limited/index.ts";
 import * as zcrx from "../../plugins/zcrx/index.ts";
+import { FloorState } from "./floor-state.ts";
 
 /** Names of synthetic providers start with this (bench/lib/synthetic.ts renders them). */
 export const SYNTHETIC_PREFIX = "synth-";
+
+/**
+ * Names of floor providers start with this (bench/templates/floor-provider.ts.hbs); they are only
+ * ever registered in the floor set's dispatchers (bench/.synthetic/floor/).
+ */
+export const FLOOR_PREFIX = "floor-";
 
 /** State for host-page providers (basic and the scaffold template): call counters only. */
 export class CountingPriv {
@@ -79,6 +86,7 @@ export function providerRigs(): { rigs: ProviderRig[]; skipped: string[] } {
   const synth: ProviderRig[] = [];
   const skipped: string[] = [];
   for (const ops of PROVIDERS) {
+    if (ops.name.startsWith(FLOOR_PREFIX)) continue; // the floor set's own (floorRigs)
     if (ops.name.startsWith(SYNTHETIC_PREFIX)) {
       synth.push({ name: ops.name, ops, synthetic: true, bind: counting });
       continue;
@@ -88,6 +96,22 @@ export function providerRigs(): { rigs: ProviderRig[]; skipped: string[] } {
     else skipped.push(ops.name);
   }
   return { rigs: [...real, ...synth], skipped };
+}
+
+/**
+ * The floor providers registered in the linked `#dispatch`, in registry order (name order), each
+ * bound with a fresh FloorState. Empty unless the process is linked to the floor set.
+ */
+export function floorRigs(): ProviderRig[] {
+  const bind: Binder = (netdev, q, ops) => {
+    netdev.bindRxQueue(q, ops, new FloorState());
+  };
+  return PROVIDERS.filter((ops) => ops.name.startsWith(FLOOR_PREFIX)).map((ops) => ({
+    name: ops.name,
+    ops,
+    synthetic: true,
+    bind,
+  }));
 }
 
 /** Binds and creates one pool on a scratch device; false when the adapter no longer fits the plugin. */
