@@ -171,6 +171,14 @@ export class PagePool {
   outOffset = 0;
   outSize = 0;
 
+  /**
+   * Bytes one netmem holds: PAGE_SIZE << order, unless the provider set a smaller buffer size in
+   * its init (providerSetNetmemSize). The frag API carves within it and inflightMem counts it.
+   * Model extension: in the kernel a net_iov is never smaller than a page (zcrx's later
+   * niov_shift only grows it, and then the pool's order must match).
+   */
+  netmemSize: number;
+
   /** DMA sync-for-device work done on recycle (bytes and calls). */
   dmaSyncBytes = 0;
   dmaSyncCalls = 0;
@@ -215,6 +223,7 @@ export class PagePool {
     this.mpOps = mp.ops;
     this.mpPriv = mp.priv;
     this.mpKind = mp.ops ? providerKind(mp.ops) : 0;
+    this.netmemSize = PAGE_SIZE << this.order;
     this.id = nextPoolId++;
   }
 
@@ -411,7 +420,7 @@ export class PagePool {
    * atomic; the page carries a BIAS_MAX count that is drained once when the page is used up.
    */
   allocFragNetmem(size: number, gfp: number = GFP_ATOMIC): NetmemRef {
-    const maxSize = PAGE_SIZE << this.order;
+    const maxSize = this.netmemSize;
     if (!(size > 0 && size <= maxSize)) {
       // WARN_ON(size > max_size) in the kernel; a non-positive size is also a caller bug.
       throw new PagePoolError("EINVAL", `frag size must be in [1, ${maxSize}], got ${size}`);
@@ -460,7 +469,7 @@ export class PagePool {
    * when no further frag would fit, for truesize accounting).
    */
   allocNetmemSized(size: number, gfp: number = GFP_ATOMIC): NetmemRef {
-    const maxSize = PAGE_SIZE << this.order;
+    const maxSize = this.netmemSize;
     if (size * 2 > maxSize) {
       this.outSize = maxSize;
       this.outOffset = 0;
@@ -701,7 +710,7 @@ export class PagePool {
     const d: PagePoolDescription = {
       id: this.id,
       inflight: this.inflight,
-      inflightMem: this.inflight * (PAGE_SIZE << this.order),
+      inflightMem: this.inflight * this.netmemSize,
     };
     if (this.netdev) d.ifindex = this.netdev.ifindex;
     if (this.napi) d.napiId = this.napi.id;

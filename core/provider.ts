@@ -87,3 +87,16 @@ export function netmemPlaceInCache(pool: PagePool, ref: NetmemRef): void {
 export function niovSetDmaAddr(ref: NetmemRef, addr: number): void {
   nm.dma[ref >>> 1] = addr;
 }
+
+/**
+ * Model extension for providers whose buffers are smaller than the pool's page (plugins/huge's
+ * 2 KiB chunks): tells the pool each netmem holds `bytes`, so the frag API never carves past a
+ * buffer and inflightMem counts the right size. Only call from init; `bytes` must be a power of
+ * two no larger than PAGE_SIZE << order.
+ */
+export function providerSetNetmemSize(pool: PagePool, bytes: number): void {
+  const max = pool.netmemSize;
+  if (!Number.isInteger(bytes) || bytes < 64 || bytes > max || (bytes & (bytes - 1)) !== 0)
+    throw new PagePoolError("EINVAL", `netmem size must be a power of two in [64, ${max}], got ${bytes}`);
+  pool.netmemSize = bytes;
+}

@@ -469,7 +469,7 @@ const CASES: Record<ConformanceTestName, Case> = {
     // inflight is hold - release: a provider that bulk-fills the cache counts those too.
     expect(d.inflight).toBe(pool.inflight);
     expect(d.inflight).toBeGreaterThanOrEqual(1);
-    expect(d.inflightMem).toBe(pool.inflight * (PAGE_SIZE << pool.order));
+    expect(d.inflightMem).toBe(pool.inflight * pool.netmemSize);
     expect(d.detachTime).toBeUndefined();
     const fill = w.target.ops.nlFill;
     if (fill) {

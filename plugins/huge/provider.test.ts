@@ -154,6 +154,27 @@ describe("huge", () => {
     w.close();
   });
 
+  test("with 2 KiB chunks the pool carves frags inside one chunk and counts 2 KiB in flight", () => {
+    const w = world({ chunkSize: 2048 });
+    const pool = w.create({ maxLen: 1024 });
+    expect(pool.netmemSize).toBe(2048);
+    const a = napiRun(w.rxq.napi, () => pool.allocFragNetmem(1024));
+    const offA = pool.outOffset;
+    const b = napiRun(w.rxq.napi, () => pool.allocFragNetmem(1024));
+    const offB = pool.outOffset;
+    const c = napiRun(w.rxq.napi, () => pool.allocFragNetmem(1024)); // no room left in the chunk
+    expect([a === b, offA, offB]).toEqual([true, 0, 1024]);
+    expect(c).not.toBe(a);
+    expect(pool.outOffset).toBe(0);
+    // Whole-buffer allocations above half a chunk, as page_pool_alloc_netmem does for pages.
+    const d = napiRun(w.rxq.napi, () => pool.allocNetmemSized(1500));
+    expect(pool.outSize).toBe(2048);
+    expect(pool.describe().inflightMem).toBe(pool.inflight * 2048);
+    for (const r of [a, b, c, d]) pool.putFullNetmem(r, false);
+    pool.destroy();
+    w.close();
+  });
+
   test("the folio goes back only when its last chunk is free", () => {
     const w = world({ chunkSize: 4096, maxFolios: 2 });
     const pool = w.create({ poolSize: 4096 });
@@ -427,6 +448,12 @@ describe("huge: adversarial property", () => {
                 const pool = live()[op.p % Math.max(1, live().length)];
                 if (!pool) break;
                 const prev = pool.fragPage;
+                if (op.size > pool.netmemSize) {
+                  // Larger than one chunk: refused, and nothing changes (the kernel WARNs and returns 0).
+                  expect(() => napiRun(rxq.napi, () => pool.allocFragNetmem(op.size))).toThrow(/EINVAL/);
+                  expect(pool.fragPage).toBe(prev);
+                  break;
+                }
                 const r = napiRun(rxq.napi, () => pool.allocFragNetmem(op.size));
                 if (r !== 0) handOut(pool, r, true, prev);
                 break;

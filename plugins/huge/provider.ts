@@ -34,6 +34,7 @@ import {
   netmemPlaceInCache,
   netmemSetPagePool,
   niovSetDmaAddr,
+  providerSetNetmemSize,
 } from "../../core/provider.ts";
 
 /** Folio order: 2^9 pages = 2 MiB (a PMD-sized huge page on x86-64). */
@@ -344,6 +345,8 @@ export function hugeInit(pool: PagePool): void {
       "EINVAL",
       `huge: offset ${pool.offset} + maxLen ${pool.maxLen} exceeds the ${p.chunkSize}-byte chunk`,
     );
+  // A 2 KiB chunk is the pool's whole buffer: frags and inflightMem must not assume 4 KiB.
+  providerSetNetmemSize(pool, p.chunkSize);
   p.inits++;
   p.pools++;
 }
