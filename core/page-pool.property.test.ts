@@ -7,6 +7,7 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { BasicProvider, basicOps } from "../plugins/basic/provider.ts";
+import { PagePoolError } from "./errors.ts";
 import { NetDevice, napiRun } from "./netdev.ts";
 import { nm } from "./netmem.ts";
 import { DmaDevice, PageAllocator } from "./page-alloc.ts";
@@ -16,7 +17,9 @@ import {
   PP_FLAG_ALLOW_UNREADABLE_NETMEM,
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
+  poolsById,
 } from "./page-pool.ts";
+import { mpStaticKey } from "./provider.ts";
 import {
   S_CACHED,
   S_FAST,
@@ -188,4 +191,78 @@ test("random pool sequences keep the audit, the refcounts and the stat identitie
     ),
     { numRuns: Number(process.env.PP_PROPERTY_RUNS ?? 1000) },
   );
+});
+
+test("random params: a working pool or a PagePoolError naming the field, never anything half-built", () => {
+  const alloc = new PageAllocator({ pages: 256 });
+  const dev = new DmaDevice(alloc);
+  const netdev = new NetDevice({ dev, rxQueues: 2 });
+  netdev.bindRxQueue(1, basicOps, new BasicProvider());
+  const anyValue = fc.oneof(
+    fc.integer({ min: -5, max: 40 }),
+    fc.integer(),
+    fc.double(),
+    fc.constant(undefined),
+    fc.string({ maxLength: 3 }),
+  );
+  // Mostly plausible values (so pools do get created), sometimes anything at all.
+  const mostly = (valid: fc.Arbitrary<unknown>) =>
+    fc.oneof(
+      { weight: 6, arbitrary: fc.oneof(valid, fc.constant(undefined)) },
+      { weight: 1, arbitrary: anyValue },
+    );
+  let created = 0;
+  let refused = 0;
+  fc.assert(
+    fc.property(
+      fc.record(
+        {
+          order: mostly(fc.integer({ min: 0, max: 3 })),
+          poolSize: mostly(fc.integer({ min: 0, max: 20000 })),
+          nid: mostly(fc.integer({ min: -1, max: 1 })),
+          maxLen: mostly(fc.integer({ min: 0, max: 4096 })),
+          offset: mostly(fc.integer({ min: 0, max: 256 })),
+          queueIdx: mostly(fc.constantFrom(0, 1, 2)),
+          flags: mostly(fc.integer({ min: 0, max: 15 })),
+          dmaDir: fc.constantFrom("from-device", "bidirectional", "to-device", "none", "sideways", undefined),
+          withNetdev: fc.boolean(),
+        },
+        { requiredKeys: [] },
+      ),
+      (raw) => {
+        const { withNetdev, ...rest } = raw;
+        const params = { ...rest, dev, netdev: withNetdev ? netdev : undefined, log: () => {} } as never;
+        const poolsBefore = poolsById.size;
+        const keyBefore = mpStaticKey.count;
+        const free = alloc.freePages;
+        let pool: PagePool | undefined;
+        try {
+          pool = PagePool.create(params);
+        } catch (e) {
+          expect(e).toBeInstanceOf(PagePoolError);
+          // The message names what was wrong.
+          expect((e as Error).message).toMatch(
+            /order|poolSize|nid|maxLen|offset|queueIdx|flags|dmaDir|rx queue|provider|PP_FLAG/,
+          );
+          expect(poolsById.size).toBe(poolsBefore);
+          expect(mpStaticKey.count).toBe(keyBefore);
+          expect(alloc.freePages).toBe(free);
+          refused++;
+          return;
+        }
+        created++;
+        // A pool that was created works and gives everything back.
+        const r = pool.allocNetmem();
+        if (r !== 0) pool.putFullNetmem(r, false);
+        pool.destroy();
+        expect(pool.state).toBe("freed");
+        expect(alloc.freePages).toBe(free);
+        expect(mpStaticKey.count).toBe(keyBefore);
+      },
+    ),
+    { numRuns: 1000 },
+  );
+  // Both outcomes must have been exercised, or the generator has gone blind.
+  expect(created).toBeGreaterThan(50);
+  expect(refused).toBeGreaterThan(50);
 });
