@@ -382,14 +382,8 @@ export class Simulation {
 
   async #open(q: SimQueue): Promise<void> {
     q.backend = await makeBackend(q.name, this.#env(q));
-    try {
-      await q.backend.open();
-    } catch (e) {
-      // netif_mp_open_rxq() clears the queue's provider when the restart fails; the core's
-      // bindRxQueue does not unwind that yet, so the simulated control path does it.
-      q.rxq.mpParams = { ops: null, priv: null };
-      throw e;
-    }
+    // A failed open leaves the queue unbound: bindRxQueue unwinds as netif_mp_open_rxq() does.
+    await q.backend.open();
   }
 
   /** Tears one queue's generation down under load and records what came back. */
