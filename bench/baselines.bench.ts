@@ -8,7 +8,7 @@ import { do_not_optimize } from "mitata";
 import { LOC_FREE, LOC_INFLIGHT, nm } from "../core/netmem.ts";
 import { GFP_ATOMIC } from "../core/page-pool.ts";
 import { basicAllocNetmems, basicReleaseNetmem } from "../plugins/basic/provider.ts";
-import type { BenchDef, Scenario } from "./lib/harness.ts";
+import { assertAudited, type BenchDef, type Scenario } from "./lib/harness.ts";
 import { type CountingPriv, makeHost, poolsForRigs, providerRigs } from "./lib/world.ts";
 
 /** Operations per iteration for the per-element baselines (the kernel reports per element too). */
@@ -105,8 +105,7 @@ export const scenario: Scenario = {
           };
         },
         after: () => {
-          const a = pool.audit();
-          if (!a.ok) throw new Error(`direct-call: audit failed: ${a.problems.join("; ")}`);
+          assertAudited(pool, "direct-call");
           return { allocs: (pool.mpPriv as CountingPriv).allocs };
         },
       });

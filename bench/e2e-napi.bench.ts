@@ -17,7 +17,7 @@ import { do_not_optimize } from "mitata";
 import { napiRun } from "../core/netdev.ts";
 import { GFP_ATOMIC, PP_FLAG_DMA_MAP, PP_FLAG_DMA_SYNC_DEV } from "../core/page-pool.ts";
 import { flatStats } from "../core/stats.ts";
-import { allocationReader, fullGc, heapUsed, type Scenario } from "./lib/harness.ts";
+import { allocationReader, assertAudited, fullGc, heapUsed, type Scenario } from "./lib/harness.ts";
 import { mulberry32, packetSizes, SEQ_LEN } from "./lib/rng.ts";
 import { makeHost, plainPool } from "./lib/world.ts";
 
@@ -134,8 +134,7 @@ export const scenario: Scenario = {
             pool.putNetmem(heldRef[head], heldLen[head], false);
             head = (head + 1) & (HELD_CAP - 1);
           }
-          const a = pool.audit();
-          if (!a.ok) throw new Error(`e2e: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+          assertAudited(pool, "e2e");
           if (failed > 0) throw new Error(`e2e: ${failed} allocations failed`);
           const st = flatStats(pool.st);
           return {

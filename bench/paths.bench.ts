@@ -12,15 +12,14 @@ import { do_not_optimize } from "mitata";
 import { cpu } from "../core/netdev.ts";
 import { GFP_ATOMIC, type PagePool } from "../core/page-pool.ts";
 import { S_CACHED, S_EMPTY, S_FAST, S_RELEASED_REFCNT, S_RING } from "../core/stats.ts";
-import type { BenchDef, Scenario } from "./lib/harness.ts";
+import { assertAudited, type BenchDef, type Scenario } from "./lib/harness.ts";
 import { makeHost, plainPool, poolsForRigs, providerRigs } from "./lib/world.ts";
 
 const N = 64;
 
 function audited(pool: PagePool, what: string, extra: () => Record<string, number>) {
   return () => {
-    const a = pool.audit();
-    if (!a.ok) throw new Error(`${what}: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+    const a = assertAudited(pool, what);
     return { ...extra(), inflight: a.inflight };
   };
 }

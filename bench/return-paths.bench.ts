@@ -10,7 +10,7 @@
 import { do_not_optimize } from "mitata";
 import { napiRun } from "../core/netdev.ts";
 import { GFP_ATOMIC } from "../core/page-pool.ts";
-import type { BenchDef, Scenario } from "./lib/harness.ts";
+import { assertAudited, type BenchDef, type Scenario } from "./lib/harness.ts";
 import { returnRigs } from "./lib/return-rigs.ts";
 import { packetSizes, SEQ_LEN } from "./lib/rng.ts";
 import { makeHost, plainPool } from "./lib/world.ts";
@@ -66,8 +66,7 @@ export const scenario: Scenario = {
           };
         },
         after: () => {
-          const a = pool.audit();
-          if (!a.ok) throw new Error(`copy: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+          assertAudited(pool, "copy");
           return {};
         },
       });

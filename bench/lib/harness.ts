@@ -13,6 +13,17 @@
  * same process with the same options. The runner fails the run on any such flag.
  */
 import { measure } from "mitata";
+import type { AuditReport, PagePool } from "../../core/page-pool.ts";
+
+/**
+ * Runs `pool.audit()` after a bench and throws when conservation broke, naming the bench;
+ * returns the audit so callers can report its figures.
+ */
+export function assertAudited(pool: PagePool, what: string): AuditReport {
+  const a = pool.audit();
+  if (!a.ok) throw new Error(`${what}: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+  return a;
+}
 
 export type Mode = "quick" | "default" | "full";
 

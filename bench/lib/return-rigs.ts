@@ -15,7 +15,7 @@ import { NetDevice, napiRun } from "../../core/netdev.ts";
 import { GFP_ATOMIC, PagePool } from "../../core/page-pool.ts";
 import * as devmem from "../../plugins/devmem/index.ts";
 import * as zcrx from "../../plugins/zcrx/index.ts";
-import type { BenchDef, ScenarioContext } from "./harness.ts";
+import { assertAudited, type BenchDef, type ScenarioContext } from "./harness.ts";
 import { packetSizes, SEQ_LEN } from "./rng.ts";
 import { makeHost, PROVIDER_POOL_FLAGS } from "./world.ts";
 
@@ -86,8 +86,7 @@ function zcrxLeg(ctx: ScenarioContext, n: number): BenchDef {
       };
     },
     after: () => {
-      const a = pool.audit();
-      if (!a.ok) throw new Error(`zcrx: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+      assertAudited(pool, "zcrx");
       if (lost > 0) throw new Error(`zcrx: ${lost} buffers could not be posted or returned`);
       return {};
     },
@@ -146,8 +145,7 @@ function devmemLeg(ctx: ScenarioContext, n: number): BenchDef {
       };
     },
     after: () => {
-      const a = pool.audit();
-      if (!a.ok) throw new Error(`devmem: audit failed: ${a.problems.slice(0, 3).join("; ")}`);
+      assertAudited(pool, "devmem");
       if (short > 0) throw new Error(`devmem: ${short} dontneed calls freed fewer tokens than returned`);
       return {};
     },
