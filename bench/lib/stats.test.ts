@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { mulberry32 } from "./rng.ts";
-import { callOf, falseCallRate, MIN_EFFECT, pairedRatioCI } from "./stats.ts";
+import { type Call, callOf, falseCallRate, MIN_EFFECT, pairedRatioCI } from "./stats.ts";
 
 /**
  * Synthetic paired bursts on a machine whose speed jumps between levels (as this project's 2-core
@@ -52,7 +52,7 @@ describe("pairedRatioCI", () => {
   });
 
   test("identical code reads ≈ in at least 95% of seeded A/A comparisons", () => {
-    const calls = [];
+    const calls: Call[] = [];
     for (let s = 1; s <= 200; s++)
       calls.push(callOf(pairedRatioCI(synth(s, 1, 3, 40), { resamples: 400, seed: s })));
     expect(falseCallRate(calls)).toBeLessThanOrEqual(0.05);
