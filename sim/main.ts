@@ -23,7 +23,7 @@ const USAGE = `usage: bun run sim [options]
   --seed S              seed for the packet-size mix and everything else random (default 1)
   --user inline|worker  the user side runs between NAPI polls, or in a real Worker thread
   --return-after N|never  the user gives a buffer back N packets after it arrived (0 = at once)
-  --size mix|N          packet sizes: a seeded mix (64..1499, 1500 MTU, 4 KiB) or fixed N bytes
+  --size mix|N          packet sizes: the seeded IMIX (64/576/1500 B, 7:4:1) or fixed N bytes
   --teardown-at N       after N packets, destroy the pools and unbind the providers under load,
                         then bind fresh instances and carry on
   --rx-ring N           posted rx buffers per queue (default 256)
