@@ -98,7 +98,9 @@ describe("scaffold", () => {
       expect(p).toContain(`export function demoX${fn}(`);
     expect(p).toContain('export const demoXOps = Object.freeze({\n  name: "demo-x",');
     expect(files.get("provider.test.ts")).toContain("runConformance(fixtureTarget(demoXFixture");
-    expect(files.get("fixture.ts")).toContain('export const demoXFixture = defineFixture({\n  name: "demo-x",');
+    expect(files.get("fixture.ts")).toContain(
+      'export const demoXFixture = defineFixture({\n  name: "demo-x",',
+    );
     expect(files.get("README.md")).toContain("```ts example\n");
     expect(files.get("README.md")).toStartWith("# demo-x\n\na demo.\n");
   });

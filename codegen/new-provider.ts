@@ -15,7 +15,13 @@ import { generate, REPO_ROOT } from "./generate.ts";
 import { camel, formatProblem, KEBAB_RE, pascal } from "./inspect.ts";
 
 /** The files a scaffold writes, in this order, from templates/provider/<file>.hbs. */
-export const SCAFFOLD_FILES = ["index.ts", "provider.ts", "fixture.ts", "provider.test.ts", "README.md"] as const;
+export const SCAFFOLD_FILES = [
+  "index.ts",
+  "provider.ts",
+  "fixture.ts",
+  "provider.test.ts",
+  "README.md",
+] as const;
 
 /** Names that would shadow the suite or non-provider entries of plugins/. */
 const RESERVED_NAMES = new Set(["conformance", "core", "generated", "node-modules"]);
