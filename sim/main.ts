@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { DISPATCH_VARIANT } from "#dispatch";
 import { PagePoolError } from "../core/errors.ts";
+import { FIXTURES } from "../core/generated/fixtures.generated.ts";
 import { ETHTOOL_STAT_NAMES, STAT_NAMES } from "../core/stats.ts";
 import { backendNames } from "./backends/index.ts";
 import type { ReturnPolicy } from "./backends/types.ts";
@@ -31,7 +32,10 @@ const USAGE = `usage: bun run sim [options]
   --opt name.key=value  a provider option (e.g. limited.quotaBytes=1048576, zcrx.areaPages=4096)
   --json                print one JSON document (progress goes to stderr)
   -h, --help
-providers: ${backendNames().join(", ")}`;
+providers: ${backendNames().join(", ")}
+provider options (--opt name.key=value, defaults shown; from each plugin's fixture.ts):
+  none.bufLen=2048
+${FIXTURES.flatMap((f) => Object.entries(f.options).map(([k, o]) => `  ${f.name}.${k}=${String(o.default)}  ${o.doc}`)).join("\n")}`;
 
 interface Cli {
   opts: Partial<SimOptions>;
