@@ -53,9 +53,7 @@ describe("fixture registry", () => {
       expect(f.ops).toBe(PROVIDERS[i]);
       expect(f.ops.name).toBe(f.name);
     });
-    expect(() => fixtureFor("no-such-provider")).toThrow(
-      'provider "no-such-provider" is not a registered provider',
-    );
+    expect(() => fixtureFor("no-such-provider")).toThrow('provider "no-such-provider" is not registered');
   });
 
   test("the README's provider table lists exactly the registered providers", () => {

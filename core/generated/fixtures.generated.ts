@@ -27,6 +27,7 @@ export const WITHOUT_FIXTURE: readonly string[] = Object.freeze([]);
 export function fixtureFor(name: string): ProviderFixture {
   const f = FIXTURES.find((x) => x.name === name);
   if (f) return f;
-  const why = WITHOUT_FIXTURE.includes(name) ? "is registered but has no fixture.ts" : "is not a registered provider";
-  throw new PagePoolError("ENOENT", `provider "${name}" ${why} (with fixtures: ${FIXTURES.map((x) => x.name).join(", ")})`);
+  const known = FIXTURES.map((x) => x.name).join(", ");
+  const why = WITHOUT_FIXTURE.includes(name) ? "is registered but has no fixture.ts" : "is not registered";
+  throw new PagePoolError("ENOENT", `provider "${name}" ${why} (providers with a fixture: ${known})`);
 }
