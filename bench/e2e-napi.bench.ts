@@ -1,7 +1,7 @@
 /**
- * End to end: a NAPI receive loop. Each iteration is one poll with a budget of 64 packets from a
- * seeded size mix (64 / 576 / 1500 / 4096 bytes): the driver allocates a buffer sized for the
- * packet (page frags for small packets, a whole page when it would not fit twice), the "NIC"
+ * End to end: a NAPI receive loop. Each iteration is one poll with a budget of 64 packets from the
+ * seeded size mix (sim/rng.ts's PACKET_MIX: 64 / 576 / 1500 bytes, 7:4:1): the driver allocates
+ * a buffer sized for the packet (page frags for small packets, a whole page when it would not fit twice), the "NIC"
  * writes the first bytes, 10% are dropped by XDP inside the poll (recycled directly), and the rest
  * are handed to a user who keeps a window of 256 buffers in flight and returns the older ones
  * from process context (through the ptr_ring). Reported per packet.

@@ -7,10 +7,11 @@
  * (`bun --conditions=<variant> codegen/differential-workload.ts <seed>...`); every variant must
  * print the same thing but the variant name (codegen/differential.test.ts).
  *
- * A provider takes part when its index.ts exports a `<Pascal>Provider` class constructible with no
- * arguments (basic and every scaffolded provider do); the others are left out.
+ * Every registered provider takes part, stood up by its fixture (plugins/<name>/fixture.ts, its
+ * `small` options); a registered provider without a fixture makes the workload fail.
  */
-import { DISPATCH_VARIANT, PROVIDER_NAMES, PROVIDERS } from "#dispatch";
+import { DISPATCH_VARIANT, PROVIDER_NAMES } from "#dispatch";
+import { fixtureFor } from "../core/generated/fixtures.generated.ts";
 import { type Napi, NetDevice, napiRun } from "../core/netdev.ts";
 import { PAGE_SIZE } from "../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
@@ -20,39 +21,18 @@ import {
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
 } from "../core/page-pool.ts";
-import type { MemoryProviderOps } from "../core/provider.ts";
 import { ManualTimers } from "../core/timers.ts";
-import { pascal } from "./inspect.ts";
-
-/** xorshift32: small, seedable, identical on every engine. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
+import { type FixtureInstance, type ProviderFixture, resolveOptions } from "../plugins/fixture.ts";
+import { Rng } from "../sim/rng.ts";
 
 interface Participant {
   name: string;
-  ops: MemoryProviderOps | null;
-  make: (() => object) | null;
+  fixture: ProviderFixture | null;
 }
 
-async function participants(): Promise<Participant[]> {
-  const out: Participant[] = [];
-  for (let i = 0; i < PROVIDERS.length; i++) {
-    const name = PROVIDER_NAMES[i];
-    const mod = (await import(`../plugins/${name}/index.ts`)) as Record<string, unknown>;
-    const cls = mod[`${pascal(name)}Provider`];
-    if (typeof cls !== "function" || cls.length !== 0) continue;
-    out.push({ name, ops: PROVIDERS[i], make: () => new (cls as new () => object)() });
-  }
-  out.push({ name: "(page allocator)", ops: null, make: null });
+function participants(): Participant[] {
+  const out: Participant[] = PROVIDER_NAMES.map((name) => ({ name, fixture: fixtureFor(name) }));
+  out.push({ name: "(page allocator)", fixture: null });
   return out;
 }
 
@@ -61,14 +41,14 @@ interface Slot {
   napi: Napi;
   queueIdx: number;
   pool: PagePool;
-  priv: object | null;
+  inst: FixtureInstance | null;
   out: number[];
 }
 
 export async function runWorkload(seed: number, steps: number): Promise<Record<string, unknown>> {
-  const parts = await participants();
-  const next = rng(seed);
-  const pick = (n: number) => next() % n;
+  const parts = participants();
+  const rng = new Rng(seed);
+  const pick = (n: number) => rng.nextU32() % n;
   const allocator = new PageAllocator({ pages: 4096 });
   const dev = new DmaDevice(allocator);
   const netdev = new NetDevice({ rxQueues: parts.length, dev });
@@ -80,7 +60,7 @@ export async function runWorkload(seed: number, steps: number): Promise<Record<s
 
   const create = (p: Participant, queueIdx: number): PagePool => {
     const rxq = netdev.rxQueue(queueIdx);
-    const flags = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | (p.ops ? PP_FLAG_ALLOW_UNREADABLE_NETMEM : 0);
+    const flags = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | (p.fixture ? PP_FLAG_ALLOW_UNREADABLE_NETMEM : 0);
     return PagePool.create({
       flags,
       maxLen: PAGE_SIZE,
@@ -93,10 +73,12 @@ export async function runWorkload(seed: number, steps: number): Promise<Record<s
     });
   };
   const slots: Slot[] = parts.map((p, queueIdx) => {
-    const priv = p.make ? p.make() : null;
-    if (p.ops) netdev.bindRxQueue(queueIdx, p.ops, priv);
+    const f = p.fixture;
+    const inst = f
+      ? f.bind({ netdev, queueIdx, dev, pages: allocator }, resolveOptions(f, f.small ?? {}))
+      : null;
     const pool = create(p, queueIdx);
-    return { p, napi: netdev.rxQueue(queueIdx).napi, queueIdx, pool, priv, out: [] };
+    return { p, napi: netdev.rxQueue(queueIdx).napi, queueIdx, pool, inst, out: [] };
   });
   const record = (s: Slot) =>
     finished.push({
@@ -162,14 +144,16 @@ export async function runWorkload(seed: number, steps: number): Promise<Record<s
   for (const o of orphans.splice(0)) o.pool.putNetmem(o.ref, -1, false);
   timers.advance(10_000);
   for (const s of slots) record(s);
-  for (const s of slots) if (s.p.ops) netdev.unbindRxQueue(s.queueIdx);
+  for (const s of slots) s.inst?.unbind();
+  const counters = slots.map((s) => s.inst?.counters() ?? null);
+  for (const s of slots) s.inst?.dispose();
   const result = {
     variant: DISPATCH_VARIANT,
     seed,
     providers: parts.map((p) => p.name),
     refs,
     pools: finished,
-    privs: slots.map((s) => (s.priv ? { ...s.priv } : null)),
+    counters,
     dev: { maps: dev.maps, unmaps: dev.unmaps },
     freePages: allocator.freePages,
     numPages: allocator.numPages,

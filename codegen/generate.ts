@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { emit, ICALL_MAX_N, type IcallConfig, type Profile } from "./emit.ts";
+import { emitFixtures } from "./emit-fixtures.ts";
 import { inspect, type Model, type Problem } from "./inspect.ts";
 
 /** The repo this file lives in. */
@@ -116,6 +117,9 @@ export async function generate(opts: GenerateOptions = {}): Promise<GenerateResu
   const model = inspect({ root, pluginsDirs });
   if (model.problems.length > 0) return { model, problems: model.problems, files: new Map(), changed: [] };
   const files = emit(model.providers, { root, outDir, pluginsDirs: relDirs, icall, profile, profileName });
+  // The fixture registry (codegen/emit-fixtures.ts): kept out of emit() and the dispatchers.
+  for (const [path, text] of emitFixtures(model.providers, { root, outDir, pluginsDirs: relDirs }))
+    files.set(path, text);
   const changed: string[] = [];
   for (const [path, text] of files) {
     const old = existsSync(path) ? readFileSync(path, "utf8") : null;

@@ -97,7 +97,11 @@ describe("scaffold", () => {
     for (const fn of ["AllocNetmems", "ReleaseNetmem", "Init", "Destroy", "NlFill", "Uninstall"])
       expect(p).toContain(`export function demoX${fn}(`);
     expect(p).toContain('export const demoXOps = Object.freeze({\n  name: "demo-x",');
-    expect(files.get("provider.test.ts")).toContain("runConformance({");
+    expect(files.get("provider.test.ts")).toContain("runConformance(fixtureTarget(demoXFixture");
+    expect(files.get("fixture.ts")).toContain(
+      'export const demoXFixture = defineFixture({\n  name: "demo-x",',
+    );
+    expect(files.get("README.md")).toContain("```ts example\n");
     expect(files.get("README.md")).toStartWith("# demo-x\n\na demo.\n");
   });
 
@@ -171,7 +175,8 @@ describe("scaffold", () => {
     for (const v of VARIANTS) {
       const t = runBun(copy.root, ["test", `--conditions=${v}`, "plugins/demo-x"]);
       expect({ variant: v, code: t.code, tail: t.err.slice(-400) }).toMatchObject({ variant: v, code: 0 });
-      expect(t.err).toContain(`\n ${CONFORMANCE_TESTS.length + 1} pass\n`);
+      // The suite, the registration check (provider and fixture) and the README example.
+      expect(t.err).toContain(`\n ${CONFORMANCE_TESTS.length + 2} pass\n`);
       expect(t.err).toMatch(/\b0 fail\b/);
     }
   });

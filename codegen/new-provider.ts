@@ -1,7 +1,8 @@
 /**
  * `bun run new-provider [name] [--description <text>]`: scaffolds plugins/<name>/ from the
  * Handlebars templates in templates/provider/ (index, provider with every op a working minimal
- * implementation over the host page allocator, a test running the conformance suite, a README),
+ * implementation over the host page allocator, the fixture the simulator, the bench and the
+ * conformance suite stand it up with, a test running the suite and the README's example, a README),
  * then regenerates the dispatchers so the new provider is registered at once.
  *
  * With no name and a terminal it prompts (@inquirer/prompts); with a name it never prompts.
@@ -14,7 +15,13 @@ import { generate, REPO_ROOT } from "./generate.ts";
 import { camel, formatProblem, KEBAB_RE, pascal } from "./inspect.ts";
 
 /** The files a scaffold writes, in this order, from templates/provider/<file>.hbs. */
-export const SCAFFOLD_FILES = ["index.ts", "provider.ts", "provider.test.ts", "README.md"] as const;
+export const SCAFFOLD_FILES = [
+  "index.ts",
+  "provider.ts",
+  "fixture.ts",
+  "provider.test.ts",
+  "README.md",
+] as const;
 
 /** Names that would shadow the suite or non-provider entries of plugins/. */
 const RESERVED_NAMES = new Set(["conformance", "core", "generated", "node-modules"]);

@@ -1,7 +1,8 @@
 /**
- * Test support: a throwaway copy of the repo (the core, codegen, templates, the conformance suite,
- * the chosen plugins and the config files; node_modules symlinked), so scaffolding and codegen can
- * run for real without touching the working tree. Only the plugins named are copied, so another
+ * Test support: a throwaway copy of the repo (the core, codegen, templates, the simulator, the
+ * bench (without its results and build output), the conformance suite and the fixture contract,
+ * the chosen plugins and the config files; node_modules symlinked), so scaffolding, codegen, the
+ * simulator and a bench child can run for real without touching the working tree. Only the plugins named are copied, so another
  * plugin in progress cannot break these tests.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
@@ -10,7 +11,16 @@ import { join } from "node:path";
 import { REPO_ROOT } from "./generate.ts";
 
 const FILES = ["package.json", "tsconfig.json", "bunfig.toml", "biome.json"];
-const DIRS = ["core", "codegen", "templates"];
+const DIRS = ["core", "codegen", "templates", "sim", "bench"];
+/** Not copied: codegen's test fixtures, the bench's results and generated build output. */
+const SKIP = [
+  join(REPO_ROOT, "codegen", "fixtures"),
+  join(REPO_ROOT, "bench", "results"),
+  join(REPO_ROOT, "bench", ".synthetic"),
+  join(REPO_ROOT, "bench", ".build"),
+];
+/** The files directly in plugins/ every plugin builds on. */
+const PLUGIN_FILES = ["conformance.case.ts", "fixture.ts"];
 
 export function makeRepoCopy(plugins: readonly string[] = ["basic"]): { root: string; dispose(): void } {
   const root = mkdtempSync(join(tmpdir(), "pagepool-copy-"));
@@ -18,10 +28,10 @@ export function makeRepoCopy(plugins: readonly string[] = ["basic"]): { root: st
   for (const d of DIRS)
     cpSync(join(REPO_ROOT, d), join(root, d), {
       recursive: true,
-      filter: (src) => !src.includes(`${join(REPO_ROOT, "codegen", "fixtures")}`),
+      filter: (src) => !SKIP.some((d) => src === d || src.startsWith(`${d}/`)),
     });
   mkdirSync(join(root, "plugins"));
-  cpSync(join(REPO_ROOT, "plugins", "conformance.case.ts"), join(root, "plugins", "conformance.case.ts"));
+  for (const f of PLUGIN_FILES) cpSync(join(REPO_ROOT, "plugins", f), join(root, "plugins", f));
   for (const p of plugins)
     cpSync(join(REPO_ROOT, "plugins", p), join(root, "plugins", p), { recursive: true });
   symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "node_modules"), "dir");

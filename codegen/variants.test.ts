@@ -60,10 +60,10 @@ describe("differential: one seeded workload, identical under every variant", () 
     // ...over several providers, and the workload reached their slow paths and released to them.
     const first = outs[0][0] as {
       providers: string[];
-      privs: Array<{ allocs: number; releases: number } | null>;
+      counters: Array<{ allocs: number; releases: number } | null>;
     };
     expect(first.providers).toEqual(["basic", "demo-a", "demo-b", "demo-c", "(page allocator)"]);
-    for (const p of first.privs.slice(0, 4)) expect(p!.allocs).toBeGreaterThan(0);
+    for (const p of first.counters.slice(0, 4)) expect(p!.allocs).toBeGreaterThan(0);
     for (const run of outs[0] as Array<{ freePages: number; numPages: number; pools: unknown[] }>) {
       expect(run.freePages).toBe(run.numPages); // everything came back
       expect(run.pools.length).toBeGreaterThan(5);

@@ -13,7 +13,10 @@
  * (`pool.audit()`) runs after every step. The file name does not match bun's test globs
  * (`*.test.ts`), so it only runs through a provider's test.
  *
- * Stable API (other providers' tests depend on it): `runConformance`, `ConformanceTarget`,
+ * A provider's test normally builds its target from its fixture (`fixtureTarget(fixture, options)`):
+ * the suite then stands the provider up exactly as the bench and the simulator do.
+ *
+ * Stable API (other providers' tests depend on it): `runConformance`, `fixtureTarget`, `ConformanceTarget`,
  * `ConformanceEnv`, `ConformanceInstance`, `CONFORMANCE_TESTS`, and `runReadmeExample` (runs a
  * README's example block and compares its console.log output with its `// → …` comments).
  */
@@ -38,6 +41,7 @@ import {
 import { type MemoryProviderOps, mpStaticKey } from "../core/provider.ts";
 import { S_CACHE_FULL, S_CACHED, S_EMPTY, S_FAST, S_REFILL, S_RING, S_RING_FULL } from "../core/stats.ts";
 import { ManualTimers } from "../core/timers.ts";
+import { type FixtureInstance, type ProviderFixture, resolveOptions } from "./fixture.ts";
 
 /** What the suite hands `setup`: a fresh world per test. */
 export interface ConformanceEnv {
@@ -547,6 +551,48 @@ const CASES: Record<ConformanceTestName, Case> = {
     expect(b.audit().inflight).toBe(1);
   },
 };
+
+/**
+ * The conformance target of `fixture` with `options` (resolved and validated by the fixture):
+ * each test's setup binds it through the fixture to the suite's queue, unbinds it through the
+ * fixture's unbind and tears down with its dispose, then runs `extra.afterDispose` (provider
+ * specific checks that everything it owned is gone).
+ */
+export function fixtureTarget(
+  fixture: ProviderFixture,
+  options: Readonly<Record<string, unknown>> = {},
+  extra: Pick<ConformanceTarget, "poolParams" | "pages" | "skip"> & {
+    /** The describe block's title (default the fixture's name). */
+    name?: string;
+    afterDispose?(inst: FixtureInstance): void;
+  } = {},
+): ConformanceTarget {
+  const opts = resolveOptions(fixture, options);
+  return {
+    name: extra.name ?? fixture.name,
+    ops: fixture.ops,
+    poolParams: extra.poolParams,
+    pages: extra.pages,
+    skip: extra.skip,
+    setup(env) {
+      const inst = fixture.bind(
+        { netdev: env.netdev, queueIdx: env.queueIdx, dev: env.dev, pages: env.allocator },
+        opts,
+      );
+      return {
+        priv: inst.priv,
+        capacity: inst.capacity,
+        available: () => inst.available(),
+        lifecycle: () => inst.lifecycle(),
+        unbind: () => inst.unbind(),
+        teardown() {
+          inst.dispose();
+          extra.afterDispose?.(inst);
+        },
+      };
+    },
+  };
+}
 
 /**
  * Defines the conformance suite for `target` as a bun:test describe block. Call at a test

@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import { DISPATCH_VARIANT } from "#dispatch";
 import { PagePoolError } from "../core/errors.ts";
+import { FIXTURES } from "../core/generated/fixtures.generated.ts";
 import { ETHTOOL_STAT_NAMES, STAT_NAMES } from "../core/stats.ts";
 import { backendNames } from "./backends/index.ts";
 import type { ReturnPolicy } from "./backends/types.ts";
@@ -23,7 +24,7 @@ const USAGE = `usage: bun run sim [options]
   --seed S              seed for the packet-size mix and everything else random (default 1)
   --user inline|worker  the user side runs between NAPI polls, or in a real Worker thread
   --return-after N|never  the user gives a buffer back N packets after it arrived (0 = at once)
-  --size mix|N          packet sizes: a seeded mix (64..1499, 1500 MTU, 4 KiB) or fixed N bytes
+  --size mix|N          packet sizes: the seeded IMIX (64/576/1500 B, 7:4:1) or fixed N bytes
   --teardown-at N       after N packets, destroy the pools and unbind the providers under load,
                         then bind fresh instances and carry on
   --rx-ring N           posted rx buffers per queue (default 256)
@@ -31,7 +32,10 @@ const USAGE = `usage: bun run sim [options]
   --opt name.key=value  a provider option (e.g. limited.quotaBytes=1048576, zcrx.areaPages=4096)
   --json                print one JSON document (progress goes to stderr)
   -h, --help
-providers: ${backendNames().join(", ")}`;
+providers: ${backendNames().join(", ")}
+provider options (--opt name.key=value, defaults shown; from each plugin's fixture.ts):
+  none.bufLen=2048
+${FIXTURES.flatMap((f) => Object.entries(f.options).map(([k, o]) => `  ${f.name}.${k}=${String(o.default)}  ${o.doc}`)).join("\n")}`;
 
 interface Cli {
   opts: Partial<SimOptions>;

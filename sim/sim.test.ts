@@ -11,8 +11,9 @@ import { PagePoolError } from "../core/errors.ts";
 import type { PagePool } from "../core/page-pool.ts";
 import { poolsById } from "../core/page-pool.ts";
 import { mpStaticKey } from "../core/provider.ts";
+import { basicFixture } from "../plugins/basic/fixture.ts";
 import { BasicProvider, basicOps } from "../plugins/basic/provider.ts";
-import { registerBackend } from "./backends/index.ts";
+import { fixtureBackend, registerBackend } from "./backends/index.ts";
 import { StackBackend } from "./backends/stack.ts";
 import { Ledger } from "./ledger.ts";
 import { parseArgs } from "./main.ts";
@@ -140,21 +141,20 @@ describe("sim: faults", () => {
 
   test("a provider whose init throws: the bind fails with its error and nothing half-built remains", async () => {
     const err = new PagePoolError("ENOMEM", "basic: refusing this pool (test)");
-    registerBackend("basic-failinit", async (env) => {
-      const priv = new BasicProvider({ failInit: err });
-      return new StackBackend("basic-failinit", env, {
-        ops: basicOps,
-        priv,
-        bufLen: 4096,
-        frags: false,
-        readable: true,
-        memory: (pool) => pool.pages.memory,
-        byteOffset: (pool, ref) => pool.pages.offsetOf(ref),
-        counters: () => ({}),
-        lifecycle: () => ({ inits: priv.inits, destroys: priv.destroys }),
-        shortfall: () => 0,
-      });
-    });
+    // basic's fixture, but its bind hands the queue a provider whose init refuses every pool.
+    registerBackend("basic-failinit", (env) =>
+      fixtureBackend(
+        {
+          ...basicFixture,
+          name: "basic-failinit",
+          bind({ netdev, queueIdx }) {
+            netdev.bindRxQueue(queueIdx, basicOps, new BasicProvider({ failInit: err }));
+            throw new Error("unreachable: the bind above must throw the init's error");
+          },
+        },
+        env,
+      ),
+    );
     const keyBefore = mpStaticKey.count;
     const poolsBefore = poolsById.size;
     const sim = new Simulation({ providers: ["basic-failinit"], packets: 1000 });
@@ -181,18 +181,7 @@ describe("sim: faults", () => {
     // pool's alloc cache behind the pool's back (a double hand-out bug).
     registerBackend("none-dup", async (env) => {
       let n = 0;
-      const be = new StackBackend("none-dup", env, {
-        ops: null,
-        priv: null,
-        bufLen: 4096,
-        frags: false,
-        readable: true,
-        memory: (pool) => pool.pages.memory,
-        byteOffset: (pool, ref) => pool.pages.offsetOf(ref),
-        counters: () => ({}),
-        lifecycle: () => ({ inits: 0, destroys: 0 }),
-        shortfall: () => 0,
-      });
+      const be = new StackBackend("none-dup", env, { bufLen: 4096, frags: false, readable: true }, null);
       const deliver = be.deliver.bind(be);
       be.deliver = (pool: PagePool, ref: number, off: number, len: number, seq: number) => {
         if (++n === 1000) pool.cache[pool.cacheCount++] = ref;
@@ -222,18 +211,7 @@ describe("sim: a leak is reported", () => {
   test("a buffer the user side drops on the floor is lost, and the run says so", async () => {
     registerBackend("none-leak", async (env) => {
       let n = 0;
-      const be = new StackBackend("none-leak", env, {
-        ops: null,
-        priv: null,
-        bufLen: 2048,
-        frags: true,
-        readable: true,
-        memory: (pool) => pool.pages.memory,
-        byteOffset: (pool, ref) => pool.pages.offsetOf(ref),
-        counters: () => ({}),
-        lifecycle: () => ({ inits: 0, destroys: 0 }),
-        shortfall: () => 0,
-      });
+      const be = new StackBackend("none-leak", env, { bufLen: 2048, frags: true, readable: true }, null);
       const deliver = be.deliver.bind(be);
       // Fragment 500 is accepted and then forgotten: an skb leaked by the stack.
       be.deliver = (pool: PagePool, ref: number, off: number, len: number, seq: number) =>
@@ -264,6 +242,11 @@ describe("sim: bad options", () => {
     await expect(
       runSim({ providers: ["limited"], packets: 10, opts: { "limited.quotaBytes": "12" } }),
     ).rejects.toThrow("EINVAL");
+    // Unknown keys name the key and list the valid ones; an unknown provider part is refused too.
+    await expect(
+      runSim({ providers: ["limited"], packets: 10, opts: { "limited.quota": "1" } }),
+    ).rejects.toThrow('limited: unknown option "quota" (valid: quotaBytes, bulk, bufLen)');
+    expect(() => new Simulation({ opts: { "limted.quotaBytes": "4096" } })).toThrow('no provider "limted"');
   });
 });
 

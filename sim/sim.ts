@@ -30,7 +30,7 @@ import {
 import { mpStaticKey } from "../core/provider.ts";
 import { flatStats, type StatName } from "../core/stats.ts";
 import { ManualTimers } from "../core/timers.ts";
-import { makeBackend } from "./backends/index.ts";
+import { checkOptionPrefixes, makeBackend } from "./backends/index.ts";
 import type { Backend, BackendEnv, ReturnPolicy, UserReport } from "./backends/types.ts";
 import { Ledger } from "./ledger.ts";
 import { PacketSizes, Rng, type SizeSpec } from "./rng.ts";
@@ -579,6 +579,7 @@ function validate(o: SimOptions): void {
   if (o.policy.delay !== "never") int("return delay", o.policy.delay, 0, 2 ** 40);
   if (o.user !== "inline" && o.user !== "worker")
     throw new PagePoolError("EINVAL", `user must be inline or worker, got ${String(o.user)}`);
+  checkOptionPrefixes(o.opts);
 }
 
 /** Runs one simulation to completion and frees its memory. */

@@ -161,7 +161,7 @@ describe("devmem with a Worker user (syscalls over a message channel)", () => {
     for (const g of r.generations) {
       expect(g.user.refused).toBe(0);
       const c = g.counters as {
-        binding: { state: string; freeAtClose: number; numNiovs: number };
+        binding: { state: string; free: number; numNiovs: number };
         socket: {
           tokensIssued: number;
           tokensFreed: number;
@@ -170,7 +170,7 @@ describe("devmem with a Worker user (syscalls over a message channel)", () => {
         };
       };
       expect(c.binding.state).toBe("freed");
-      expect(c.binding.freeAtClose).toBe(c.binding.numNiovs);
+      expect(c.binding.free).toBe(c.binding.numNiovs);
       expect(c.socket.unknownSkipped).toBe(0);
       expect(c.socket.tokensIssued).toBe(c.socket.tokensFreed + c.socket.tokensFreedOnClose);
       expect(c.socket.tokensFreedOnClose).toBeGreaterThan(0);

@@ -17,6 +17,7 @@ import { ZCRX_NIOV_SHIFT } from "../plugins/zcrx/uapi.ts";
 import { ZcrxUser } from "../plugins/zcrx/user.ts";
 import type { UserReport } from "./backends/types.ts";
 import { HeldQueue } from "./heldq.ts";
+import { Rng } from "./rng.ts";
 import { readStamp } from "./stamp.ts";
 
 export interface ZcrxSimUserConfig {
@@ -51,7 +52,7 @@ export class ZcrxSimUser {
   readonly bad = { forged: 0, doubled: 0, badIndex: 0, badArea: 0, badPad: 0 };
   /** Every refill entry written, good or bad (to bound what the kernel had not consumed at teardown). */
   written = 0;
-  readonly #adv: { every: number; forgeBelow: number; rng: number } | null;
+  readonly #adv: { every: number; forgeBelow: number; rng: Rng } | null;
   readonly #numNiovs: number;
 
   constructor(cfg: ZcrxSimUserConfig) {
@@ -66,20 +67,14 @@ export class ZcrxSimUser {
       ? {
           every: Math.max(1, cfg.adversary.every),
           forgeBelow: cfg.adversary.forgeBelow,
-          rng: cfg.adversary.seed >>> 0 || 1,
+          rng: new Rng(cfg.adversary.seed),
         }
       : null;
   }
 
-  /** xorshift32 for the adversary's choices (the Worker has no other seeded source). */
+  /** The adversary's choices: the project's seeded PRNG (sim/rng.ts), seeded per generation. */
   #rand(): number {
-    const a = this.#adv!;
-    let x = a.rng;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    a.rng = x >>> 0;
-    return a.rng;
+    return this.#adv!.rng.nextU32();
   }
 
   /**

@@ -1,19 +1,22 @@
 /**
- * The zero-copy return-path legs of return-paths.bench.ts, each driven through its provider's
- * user-side API as its README shows, one batch of `n` buffers per iteration:
+ * The zero-copy return-path legs of return-paths.bench.ts: one per fixture whose user side is not
+ * the stack, stood up by the fixture (its `small` options) and driven through the user-side API
+ * its kind names, as the provider's README shows, one batch of `n` buffers per iteration:
  *   zcrx:   in NAPI, allocate, post the buffer to the user (ifq.recvFrag: a completion), drop the
  *           stack's reference; the user reads each completion and returns the buffer through the
  *           refill ring (ZcrxUser.returnBuffer). The allocator drains the ring on its next miss.
  *   devmem: in NAPI, allocate and deliver each fragment to a socket (the skb's reference); the
  *           user recvmsg()s the batch (a token per fragment) and gives the tokens back with one
  *           SO_DEVMEM_DONTNEED of (token, 1) ranges; the buffers go back through the ptr_ring.
- * A leg that cannot be built (a plugin's API moved) becomes a bench that fails with the reason,
+ * A leg that cannot be built (a fixture or plugin API moved) becomes a bench that fails with the reason,
  * so the run fails loudly instead of silently losing the figure.
  */
 import { do_not_optimize } from "mitata";
+import { FIXTURES } from "../../core/generated/fixtures.generated.ts";
 import { NetDevice, napiRun } from "../../core/netdev.ts";
 import { GFP_ATOMIC, PagePool } from "../../core/page-pool.ts";
 import * as devmem from "../../plugins/devmem/index.ts";
+import { type FixtureInstance, type ProviderFixture, resolveOptions } from "../../plugins/fixture.ts";
 import * as zcrx from "../../plugins/zcrx/index.ts";
 import { assertAudited, type BenchDef, type ScenarioContext } from "./harness.ts";
 import { packetSizes, SEQ_LEN } from "./rng.ts";
@@ -39,9 +42,20 @@ function failing(id: string, path: string, label: string, err: unknown): BenchDe
   };
 }
 
-function zcrxLeg(ctx: ScenarioContext, n: number): BenchDef {
+/** A one-queue device on a private host with `f` stood up on queue 0 (small options). */
+function stand(f: ProviderFixture): { netdev: NetDevice; inst: FixtureInstance } {
   const netdev = new NetDevice({ rxQueues: 1, dev: makeHost(2048) });
-  const ifq = zcrx.registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 1024 * 4096, rqEntries: 1024 });
+  const inst = f.bind(
+    { netdev, queueIdx: 0, dev: netdev.dev, pages: netdev.dev.pages },
+    resolveOptions(f, f.small ?? {}),
+  );
+  return { netdev, inst };
+}
+
+function zcrxLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef {
+  const { netdev, inst } = stand(f);
+  if (inst.user.kind !== "zcrx") throw new Error(`${f.name}: user side ${inst.user.kind}, not zcrx`);
+  const ifq = inst.user.ifq;
   const napi = netdev.rxQueue(0).napi;
   const pool = PagePool.create({ netdev, queueIdx: 0, napi, flags: PROVIDER_POOL_FLAGS, maxLen: 4096 });
   const user = new zcrx.ZcrxUser(ifq.userDescriptor());
@@ -71,12 +85,12 @@ function zcrxLeg(ctx: ScenarioContext, n: number): BenchDef {
   let c = 0;
   const nextC = () => (c = (c + 1) & 0xff);
   return {
-    id: "zcrx",
-    path: "return:zcrx",
+    id: f.name,
+    path: `return:${f.name}`,
     degree: 0,
     ops: n,
-    label: "zcrx: completion + refill ring return",
-    providers: ["zcrx"],
+    label: `${f.name}: completion + refill ring return`,
+    providers: [f.name],
     gen: function* () {
       yield {
         0: nextC,
@@ -86,17 +100,16 @@ function zcrxLeg(ctx: ScenarioContext, n: number): BenchDef {
       };
     },
     after: () => {
-      assertAudited(pool, "zcrx");
-      if (lost > 0) throw new Error(`zcrx: ${lost} buffers could not be posted or returned`);
+      assertAudited(pool, f.name);
+      if (lost > 0) throw new Error(`${f.name}: ${lost} buffers could not be posted or returned`);
       return {};
     },
   };
 }
 
-function devmemLeg(ctx: ScenarioContext, n: number): BenchDef {
-  const netdev = new NetDevice({ rxQueues: 1, dev: makeHost(1024) });
-  const dmabuf = devmem.createUdmabuf(1024 * 4096);
-  new devmem.DevmemNetlink().bindRx(netdev, dmabuf, [0]);
+function devmemLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef {
+  const { netdev, inst } = stand(f);
+  if (inst.user.kind !== "devmem") throw new Error(`${f.name}: user side ${inst.user.kind}, not devmem`);
   const napi = netdev.rxQueue(0).napi;
   const pool = PagePool.create({ netdev, queueIdx: 0, napi, flags: PROVIDER_POOL_FLAGS, maxLen: 4096 });
   const sock = new devmem.DevmemSocket();
@@ -130,12 +143,12 @@ function devmemLeg(ctx: ScenarioContext, n: number): BenchDef {
   let c = 0;
   const nextC = () => (c = (c + 1) & 0xff);
   return {
-    id: "devmem",
-    path: "return:devmem",
+    id: f.name,
+    path: `return:${f.name}`,
     degree: 0,
     ops: n,
-    label: "devmem: recvmsg tokens + SO_DEVMEM_DONTNEED",
-    providers: ["devmem"],
+    label: `${f.name}: recvmsg tokens + SO_DEVMEM_DONTNEED`,
+    providers: [f.name],
     gen: function* () {
       yield {
         0: nextC,
@@ -145,24 +158,29 @@ function devmemLeg(ctx: ScenarioContext, n: number): BenchDef {
       };
     },
     after: () => {
-      assertAudited(pool, "devmem");
-      if (short > 0) throw new Error(`devmem: ${short} dontneed calls freed fewer tokens than returned`);
+      assertAudited(pool, f.name);
+      if (short > 0) throw new Error(`${f.name}: ${short} dontneed calls freed fewer tokens than returned`);
       return {};
     },
   };
 }
 
+/** The legs by user-side kind; a stack user side has no zero-copy return path to measure. */
+const LEGS: Partial<Record<string, (ctx: ScenarioContext, f: ProviderFixture, n: number) => BenchDef>> = {
+  zcrx: zcrxLeg,
+  devmem: devmemLeg,
+};
+
 export async function returnRigs(ctx: ScenarioContext, n: number): Promise<BenchDef[]> {
   const defs: BenchDef[] = [];
-  try {
-    defs.push(zcrxLeg(ctx, n));
-  } catch (e) {
-    defs.push(failing("zcrx", "return:zcrx", "zcrx refill ring", e));
-  }
-  try {
-    defs.push(devmemLeg(ctx, n));
-  } catch (e) {
-    defs.push(failing("devmem", "return:devmem", "devmem dontneed", e));
+  for (const f of FIXTURES) {
+    const leg = LEGS[f.userSide];
+    if (!leg) continue;
+    try {
+      defs.push(leg(ctx, f, n));
+    } catch (e) {
+      defs.push(failing(f.name, `return:${f.name}`, `${f.name} ${f.userSide} return path`, e));
+    }
   }
   return defs;
 }

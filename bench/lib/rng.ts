@@ -1,20 +1,12 @@
 /**
  * Seeded randomness for the scenarios and the runner. Everything a bench consumes per operation
  * is precomputed into typed arrays here, at setup, so the measured loops draw no random numbers
- * and allocate nothing.
+ * and allocate nothing. The generator and the packet-size mix are the project's one pair
+ * (sim/rng.ts, shared with the simulator); this file adds what only the bench needs.
  */
+import { packetSizes as mixSizes, mulberry32, PACKET_MIX } from "../../sim/rng.ts";
 
-/** mulberry32: a small, fast, well-mixed 32-bit generator; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, PACKET_MIX };
 
 /** Fisher-Yates shuffle in place with a seeded generator (the runner shuffles process order). */
 export function shuffle<T>(xs: T[], rand: () => number): T[] {
@@ -65,22 +57,7 @@ export function interleavingCounts(seq: Uint8Array, degree: number): number[] {
   return c;
 }
 
-/** The end-to-end loop's packet-size mix, as precomputed sizes (bytes on the wire, <= PAGE_SIZE). */
-export const PACKET_MIX: ReadonlyArray<readonly [size: number, weight: number]> = [
-  [64, 0.3], // ACKs and small requests
-  [576, 0.15],
-  [1500, 0.45], // full MTU frames
-  [4096, 0.1], // header-split payload filling a page
-];
-
+/** The end-to-end and return-path loops' sizes: PACKET_MIX, precomputed (SEQ_LEN by default). */
 export function packetSizes(seed: number, n = SEQ_LEN): Uint16Array {
-  const rand = mulberry32(seed);
-  const out = new Uint16Array(n);
-  for (let i = 0; i < n; i++) {
-    let u = rand();
-    let k = 0;
-    while (k < PACKET_MIX.length - 1 && u >= PACKET_MIX[k][1]) u -= PACKET_MIX[k++][1];
-    out[i] = PACKET_MIX[k][0];
-  }
-  return out;
+  return mixSizes(seed, n);
 }

@@ -15,11 +15,16 @@ import { codeHandlebars, HBS_OPTIONS } from "../../codegen/emit.ts";
 import { generate } from "../../codegen/generate.ts";
 import { camel } from "../../codegen/inspect.ts";
 import { renderScaffold } from "../../codegen/new-provider.ts";
-import { FLOOR_PREFIX, SYNTHETIC_PREFIX } from "./world.ts";
 
 export const BENCH_DIR = resolve(import.meta.dir, "..");
 export const ROOT = resolve(BENCH_DIR, "..");
 export const SYNTH_DIR = join(BENCH_DIR, ".synthetic");
+
+/** Names of synthetic providers start with this (bench/lib/world.ts does not read names). */
+export const SYNTHETIC_PREFIX = "synth-";
+
+/** Names of floor providers start with this; they are only ever in the floor set's dispatchers. */
+export const FLOOR_PREFIX = "floor-";
 
 export function syntheticName(i: number): string {
   return `${SYNTHETIC_PREFIX}${String(i + 1).padStart(2, "0")}`;

@@ -2,14 +2,19 @@
  * The worlds the scenarios measure: a net device, providers bound to its rx queues, and pools.
  * Setup is control path (objects are fine here); the measured loops only touch what this returns.
  *
- * A provider is bound with state from a per-provider adapter, each as the provider's README shows
- * (devmem through a netlink bind of a udmabuf, zcrx through an ifq registration, huge and limited
- * with their own state objects). Host-page providers (basic, and the synthetic providers rendered
- * from the scaffold template) only count calls in their state, so a plain counting object works.
- * Plugins are imported as namespaces and adapters check what they use: a plugin whose API moved
- * is reported as skipped instead of breaking every benchmark at link time.
+ * A registered provider is stood up by its fixture (plugins/<name>/fixture.ts, through the
+ * generated fixture registry) with the fixture's `small` options: a sweep pool holds little.
+ * Nothing here names a provider. The bench's own providers, rendered into bench/.synthetic/ and
+ * linked through `#dispatch` only, have no fixture in the registry (a bundled child cannot reach
+ * a set's generated files other than its dispatcher): they are bound with the state of the
+ * template they were rendered from. A set that links such providers next to the fixture-backed
+ * ones is a sweep set (synthetic providers from the scaffold template: counting state); a set of
+ * them alone is the floor set (bench/templates/floor-provider.ts.hbs: FloorState). A registered
+ * provider whose plugin has no fixture.ts, or whose fixture fails on a scratch device, is
+ * reported as skipped (and plugins/layout.test.ts fails on the former).
  */
 import { PROVIDERS } from "#dispatch";
+import { FIXTURES, WITHOUT_FIXTURE } from "../../core/generated/fixtures.generated.ts";
 import { NetDevice } from "../../core/netdev.ts";
 import type { NetmemRef } from "../../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../../core/page-alloc.ts";
@@ -21,22 +26,10 @@ import {
   PP_FLAG_DMA_SYNC_DEV,
 } from "../../core/page-pool.ts";
 import type { MemoryProviderOps } from "../../core/provider.ts";
-import * as devmem from "../../plugins/devmem/index.ts";
-import * as huge from "../../plugins/huge/index.ts";
-import * as limited from "../../plugins/limited/index.ts";
-import * as zcrx from "../../plugins/zcrx/index.ts";
+import { type ProviderFixture, resolveOptions } from "../../plugins/fixture.ts";
 import { FloorState } from "./floor-state.ts";
 
-/** Names of synthetic providers start with this (bench/lib/synthetic.ts renders them). */
-export const SYNTHETIC_PREFIX = "synth-";
-
-/**
- * Names of floor providers start with this (bench/templates/floor-provider.ts.hbs); they are only
- * ever registered in the floor set's dispatchers (bench/.synthetic/floor/).
- */
-export const FLOOR_PREFIX = "floor-";
-
-/** State for host-page providers (basic and the scaffold template): call counters only. */
+/** State for providers rendered from the scaffold template (its state class): call counters only. */
 export class CountingPriv {
   allocs = 0;
   releases = 0;
@@ -53,22 +46,13 @@ const counting: Binder = (netdev, q, ops) => {
   netdev.bindRxQueue(q, ops, new CountingPriv());
 };
 
-/** Adapters for the real providers, by name. Sizes are small: a sweep pool holds little. */
-const ADAPTERS: Record<string, Binder> = {
-  basic: counting,
-  limited: (netdev, q, ops) => {
-    netdev.bindRxQueue(q, ops, new limited.LimitedProvider({ quotaBytes: 8 << 20 }));
-  },
-  huge: (netdev, q, ops) => {
-    netdev.bindRxQueue(q, ops, new huge.HugeProvider({ dev: netdev.dev, chunkSize: 4096, maxFolios: 2 }));
-  },
-  devmem: (netdev, q) => {
-    new devmem.DevmemNetlink().bindRx(netdev, devmem.createUdmabuf(1 << 20), [q]);
-  },
-  zcrx: (netdev, q) => {
-    zcrx.registerZcrxIfq(netdev, { queueIdx: q, areaSize: 1 << 20, rqEntries: 1024 });
-  },
-};
+/** A binder that stands `f` up with its small options. */
+function fixtureBinder(f: ProviderFixture): Binder {
+  const opts = resolveOptions(f, f.small ?? {});
+  return (netdev, q) => {
+    f.bind({ netdev, queueIdx: q, dev: netdev.dev, pages: netdev.dev.pages }, opts);
+  };
+}
 
 export interface ProviderRig {
   name: string;
@@ -77,44 +61,56 @@ export interface ProviderRig {
   bind: Binder;
 }
 
+const fixtureOf = (ops: MemoryProviderOps) => FIXTURES.find((f) => f.ops === ops);
+
+/** Linked providers that are neither fixture-backed nor registered without one: the bench's own. */
+function benchOnly(): MemoryProviderOps[] {
+  return PROVIDERS.filter((ops) => !fixtureOf(ops) && !WITHOUT_FIXTURE.includes(ops.name));
+}
+
+/** Whether the linked set holds fixture-backed providers (any set but the floor set does). */
+function linksFixtures(): boolean {
+  return PROVIDERS.some((ops) => fixtureOf(ops) !== undefined);
+}
+
 /**
- * The order the sweep takes providers in: real before synthetic, registry order within each.
- * Real providers without an adapter, or whose adapter fails on a scratch device, are skipped.
+ * The order the sweep takes providers in: fixture-backed before synthetic, registry order within
+ * each. Registered providers without a fixture, or whose fixture fails on a scratch device, are
+ * skipped.
  */
 export function providerRigs(): { rigs: ProviderRig[]; skipped: string[] } {
   const real: ProviderRig[] = [];
-  const synth: ProviderRig[] = [];
   const skipped: string[] = [];
   for (const ops of PROVIDERS) {
-    if (ops.name.startsWith(FLOOR_PREFIX)) continue; // the floor set's own (floorRigs)
-    if (ops.name.startsWith(SYNTHETIC_PREFIX)) {
-      synth.push({ name: ops.name, ops, synthetic: true, bind: counting });
-      continue;
-    }
-    const bind = ADAPTERS[ops.name];
-    if (bind && probe(ops, bind)) real.push({ name: ops.name, ops, synthetic: false, bind });
-    else skipped.push(ops.name);
+    const f = fixtureOf(ops);
+    if (f) {
+      let bind: Binder | null = null;
+      try {
+        bind = fixtureBinder(f);
+      } catch {}
+      if (bind && probe(ops, bind)) real.push({ name: ops.name, ops, synthetic: false, bind });
+      else skipped.push(ops.name);
+    } else if (WITHOUT_FIXTURE.includes(ops.name)) skipped.push(ops.name);
   }
+  const synth = linksFixtures()
+    ? benchOnly().map((ops) => ({ name: ops.name, ops, synthetic: true, bind: counting }))
+    : [];
   return { rigs: [...real, ...synth], skipped };
 }
 
 /**
- * The floor providers registered in the linked `#dispatch`, in registry order (name order), each
- * bound with a fresh FloorState. Empty unless the process is linked to the floor set.
+ * The floor providers of the linked `#dispatch`, in registry order (name order), each bound with
+ * a fresh FloorState. Empty unless the process is linked to the floor set.
  */
 export function floorRigs(): ProviderRig[] {
+  if (linksFixtures()) return [];
   const bind: Binder = (netdev, q, ops) => {
     netdev.bindRxQueue(q, ops, new FloorState());
   };
-  return PROVIDERS.filter((ops) => ops.name.startsWith(FLOOR_PREFIX)).map((ops) => ({
-    name: ops.name,
-    ops,
-    synthetic: true,
-    bind,
-  }));
+  return benchOnly().map((ops) => ({ name: ops.name, ops, synthetic: true, bind }));
 }
 
-/** Binds and creates one pool on a scratch device; false when the adapter no longer fits the plugin. */
+/** Binds and creates one pool on a scratch device; false when the fixture no longer fits the plugin. */
 function probe(ops: MemoryProviderOps, bind: Binder): boolean {
   try {
     const [pool] = poolsForRigs(makeHost(1024), [{ name: ops.name, ops, synthetic: false, bind }]);

@@ -11,25 +11,11 @@ import {
   poolsById,
 } from "../../core/page-pool.ts";
 import { mpStaticKey } from "../../core/provider.ts";
-import { runConformance, runReadmeExample } from "../conformance.case.ts";
+import { fixtureTarget, runConformance, runReadmeExample } from "../conformance.case.ts";
+import { basicFixture } from "./fixture.ts";
 import { BasicProvider, basicOps } from "./index.ts";
 
-runConformance({
-  name: "basic",
-  ops: basicOps,
-  setup({ allocator }) {
-    const p = new BasicProvider();
-    return {
-      priv: p,
-      // One page per call from the host allocator: the capacity is the whole allocator.
-      capacity: allocator.numPages,
-      available: () => allocator.freePages,
-      lifecycle: () => ({ inits: p.inits, destroys: p.destroys }),
-      teardown() {},
-    };
-  },
-  pages: 512,
-});
+runConformance(fixtureTarget(basicFixture, {}, { pages: 512 }));
 
 describe("basic", () => {
   test("README example runs and prints what it says", async () => {

@@ -18,9 +18,10 @@ import { S_CACHED, S_RING } from "../../core/stats.ts";
 import { ManualTimers } from "../../core/timers.ts";
 import { BasicProvider } from "../basic/index.ts";
 import { basicOps } from "../basic/provider.ts";
-import { runConformance } from "../conformance.case.ts";
+import { fixtureTarget, runConformance } from "../conformance.case.ts";
 import { devmemExample } from "./example.ts";
 import { FirstFitBitmap } from "./first-fit.ts";
+import { devmemFixture } from "./fixture.ts";
 import {
   bindDmabufRx,
   createDeviceDmabuf,
@@ -149,34 +150,25 @@ async function rejectsWith(p: Promise<unknown>, code: PagePoolError["code"]): Pr
 // ---------------------------------------------------------------------------- conformance
 
 for (const kind of ["udmabuf", "device"] as const)
-  runConformance({
-    name: `devmem (${kind})`,
-    ops: devmemOps,
-    setup(env) {
-      // 256 net_iovs in three sg chunks (device memory) or one (udmabuf).
-      const dmabuf =
-        kind === "device"
-          ? createDeviceDmabuf(256 * PAGE_SIZE, { sg: [64 * PAGE_SIZE, 128 * PAGE_SIZE, 64 * PAGE_SIZE] })
-          : createUdmabuf(256 * PAGE_SIZE);
-      const binding = bindDmabufRx(env.netdev, dmabuf, [env.queueIdx]);
-      return {
-        priv: binding,
-        capacity: 256,
-        available: () => binding.chunkPool.avail,
-        lifecycle: () => ({ inits: binding.poolInits, destroys: binding.poolDestroys }),
-        unbind: () => binding.unbind(),
-        teardown() {
-          if (binding.state === "bound") binding.unbind();
+  runConformance(
+    // 256 net_iovs in three sg chunks (device memory) or one (udmabuf).
+    fixtureTarget(
+      devmemFixture,
+      { pages: 256, kind, sgChunks: kind === "device" ? 3 : 1 },
+      {
+        name: `devmem (${kind})`,
+        pages: 64,
+        afterDispose(inst) {
+          if (inst.user.kind !== "devmem") throw new Error("devmem's fixture must hand out its binding");
+          const binding = inst.user.binding;
           expect(binding.state).toBe("freed");
           expect(binding.refcount).toBe(0);
           expect(binding.area.disposed).toBe(true);
-          dmabuf.close();
-          expect(dmabuf.refcount).toBe(0);
+          expect(binding.dmabuf.refcount).toBe(0);
         },
-      };
-    },
-    pages: 64,
-  });
+      },
+    ),
+  );
 
 // ---------------------------------------------------------------------------- dma-buf
 

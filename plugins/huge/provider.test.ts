@@ -15,28 +15,21 @@ import {
 } from "../../core/page-pool.ts";
 import { mpStaticKey } from "../../core/provider.ts";
 import { ManualTimers } from "../../core/timers.ts";
-import { runConformance, runReadmeExample } from "../conformance.case.ts";
+import { fixtureTarget, runConformance, runReadmeExample } from "../conformance.case.ts";
+import { hugeFixture } from "./fixture.ts";
 import { HUGE_FOLIO_ORDER, HugeProvider, hugeOps } from "./index.ts";
 
 const FLAGS = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 const FOLIO_PAGES = 1 << HUGE_FOLIO_ORDER;
 
 for (const chunkSize of [2048, 4096])
-  runConformance({
-    name: `huge (${chunkSize}-byte chunks)`,
-    ops: hugeOps,
-    setup({ dev }) {
-      const p = new HugeProvider({ dev, chunkSize, maxFolios: 2 });
-      return {
-        priv: p,
-        capacity: 2 * p.chunksPerFolio,
-        available: () => p.availableChunks,
-        lifecycle: () => ({ inits: p.inits, destroys: p.destroys }),
-        teardown: () => p.dispose(),
-      };
-    },
-    poolParams: { maxLen: chunkSize },
-  });
+  runConformance(
+    fixtureTarget(
+      hugeFixture,
+      { chunkSize, maxFolios: 2 },
+      { name: `huge (${chunkSize}-byte chunks)`, poolParams: { maxLen: chunkSize } },
+    ),
+  );
 
 function world(opts: { chunkSize?: number; maxFolios?: number; pages?: number } = {}) {
   const allocator = new PageAllocator({ pages: opts.pages ?? 1024 });

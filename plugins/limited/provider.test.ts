@@ -14,27 +14,20 @@ import {
 } from "../../core/page-pool.ts";
 import { S_EMPTY, S_FAST } from "../../core/stats.ts";
 import { ManualTimers } from "../../core/timers.ts";
-import { runConformance, runReadmeExample } from "../conformance.case.ts";
+import { fixtureTarget, runConformance, runReadmeExample } from "../conformance.case.ts";
+import { limitedFixture } from "./fixture.ts";
 import { LimitedProvider, limitedOps } from "./index.ts";
 
 const FLAGS = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
 for (const bulk of [true, false])
-  runConformance({
-    name: `limited (bulk: ${bulk})`,
-    ops: limitedOps,
-    setup() {
-      const p = new LimitedProvider({ quotaBytes: 300 * PAGE_SIZE, bulk });
-      return {
-        priv: p,
-        capacity: 300,
-        available: () => p.availableBytes / PAGE_SIZE,
-        lifecycle: () => ({ inits: p.inits, destroys: p.destroys }),
-        teardown: () => p.dispose(),
-      };
-    },
-    pages: 512,
-  });
+  runConformance(
+    fixtureTarget(
+      limitedFixture,
+      { quotaBytes: 300 * PAGE_SIZE, bulk },
+      { name: `limited (bulk: ${bulk})`, pages: 512 },
+    ),
+  );
 
 /** A small world: allocator, device, one- or two-queue netdev, a provider bound to queue 0. */
 function world(opts: { quotaPages: number; bulk?: boolean; pages?: number; queues?: number }) {

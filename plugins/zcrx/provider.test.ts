@@ -13,8 +13,9 @@ import {
   PP_FLAG_DMA_SYNC_DEV,
 } from "../../core/page-pool.ts";
 import { ManualTimers } from "../../core/timers.ts";
-import { runConformance } from "../conformance.case.ts";
+import { fixtureTarget, runConformance } from "../conformance.case.ts";
 import { zcrxExample } from "./example.ts";
+import { zcrxFixture } from "./fixture.ts";
 import {
   IO_RQ_MAX_ENTRIES,
   IORING_CQE_F_MORE,
@@ -32,25 +33,19 @@ import type { ZcrxWorkerResult, ZcrxWorkerStart } from "./user-worker.ts";
 
 const FLAGS = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
-runConformance({
-  name: "zcrx",
-  ops: zcrxOps,
-  setup({ netdev, queueIdx }) {
-    const ifq = registerZcrxIfq(netdev, { queueIdx, areaSize: 256 * PAGE_SIZE, rqEntries: 256 });
-    return {
-      priv: ifq,
-      capacity: ifq.area.numNiovs,
-      available: () => ifq.area.freeCount,
-      lifecycle: () => ({ inits: ifq.inits, destroys: ifq.destroys }),
-      unbind: () => ifq.closeQueue(),
-      teardown() {
-        ifq.free();
-        expect(ifq.audit()).toMatchObject({ ok: true, free: ifq.area.numNiovs });
+runConformance(
+  fixtureTarget(
+    zcrxFixture,
+    { areaPages: 256, rqEntries: 256, cqEntries: 512 },
+    {
+      pages: 64,
+      afterDispose(inst) {
+        if (inst.user.kind !== "zcrx") throw new Error("zcrx's fixture must hand out its ifq");
+        expect(inst.user.ifq.audit()).toMatchObject({ ok: true, free: inst.capacity });
       },
-    };
-  },
-  pages: 64,
-});
+    },
+  ),
+);
 
 function expectCode(fn: () => unknown, code: PagePoolError["code"]): void {
   let err: unknown;

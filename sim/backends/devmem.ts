@@ -1,5 +1,5 @@
 /**
- * The devmem TCP backend: a dma-buf bound to the queue through the netlink-like DevmemNetlink,
+ * The devmem TCP user side: a dma-buf bound to the queue (by the fixture) through DevmemNetlink,
  * the driver's fragments delivered to a DevmemSocket, and the application (sim/devmem-user.ts)
  * taking tokens with recvmsg and returning them with SO_DEVMEM_DONTNEED: inline, or from a real
  * Worker through a message channel standing for the syscalls.
@@ -14,28 +14,26 @@ import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from "
 import { PagePoolError } from "../../core/errors.ts";
 import type { PagePool } from "../../core/page-pool.ts";
 import {
-  createDeviceDmabuf,
-  createUdmabuf,
   type DevmemBinding,
   DevmemCmsgBuffer,
-  DevmemNetlink,
+  type DevmemNetlink,
   DevmemSocket,
   handleDevmemRequest,
   postDevmemReply,
 } from "../../plugins/devmem/index.ts";
+import type { BufferShape, FixtureInstance } from "../../plugins/fixture.ts";
 import { DevmemUserCore } from "../devmem-user.ts";
 import type { Backend, BackendEnv, UserReport } from "./types.ts";
 
 export class DevmemBackend implements Backend {
-  readonly name = "devmem";
+  readonly name: string;
   readonly bound = true;
-  /** One 4 KiB net_iov per rx descriptor: the binding hands out PAGE_SIZE net_iovs. */
-  readonly bufLen = 4096;
-  readonly frags = false;
+  readonly bufLen: number;
+  readonly frags: boolean;
   readonly readable: boolean;
   readonly #env: BackendEnv;
-  readonly #size: number;
-  readonly #kind: "device" | "udmabuf";
+  readonly #stand: () => FixtureInstance;
+  #inst!: FixtureInstance;
   nl!: DevmemNetlink;
   binding!: DevmemBinding;
   sock!: DevmemSocket;
@@ -50,33 +48,26 @@ export class DevmemBackend implements Backend {
   #lifecycle = { inits: 0, destroys: 0 };
   #counters: Record<string, unknown> = {};
 
-  constructor(env: BackendEnv) {
+  constructor(name: string, env: BackendEnv, shape: BufferShape, stand: () => FixtureInstance) {
+    this.name = name;
     this.#env = env;
-    const pages = Number(env.opts["devmem.pages"] ?? 4096);
-    if (!Number.isSafeInteger(pages) || pages <= 0)
-      throw new PagePoolError(
-        "EINVAL",
-        `--opt devmem.pages must be a positive integer, got ${env.opts["devmem.pages"]}`,
-      );
-    this.#size = pages * 4096;
-    const kind = env.opts["devmem.kind"] ?? "device";
-    if (kind !== "device" && kind !== "udmabuf")
-      throw new PagePoolError("EINVAL", `--opt devmem.kind must be device or udmabuf, got ${kind}`);
-    this.#kind = kind;
-    // The simulated application never reads payloads (devmem's point: the data goes to the
-    // device, and device memory cannot be read by the CPU at all), so nothing is stamped.
-    this.readable = false;
+    this.bufLen = shape.bufLen;
+    this.frags = shape.frags;
+    this.readable = shape.readable;
+    this.#stand = stand;
   }
 
   async open(): Promise<void> {
     const env = this.#env;
-    const dmabuf = this.#kind === "device" ? createDeviceDmabuf(this.#size) : createUdmabuf(this.#size);
-    this.nl = new DevmemNetlink();
-    try {
-      this.binding = this.nl.bindRx(env.netdev, dmabuf, [env.queueIdx]);
-    } finally {
-      dmabuf.put(); // the binding holds its own reference
-    }
+    const inst = this.#stand();
+    if (inst.user.kind !== "devmem")
+      throw new PagePoolError(
+        "EINVAL",
+        `${this.name}: its fixture's user side is ${inst.user.kind}, not devmem`,
+      );
+    this.#inst = inst;
+    this.nl = inst.user.netlink;
+    this.binding = inst.user.binding;
     env.ledger.ensure();
     this.sock = new DevmemSocket();
     const delay = env.policy.delay === "never" ? -1 : env.policy.delay;
@@ -148,7 +139,7 @@ export class DevmemBackend implements Backend {
 
   async close(advanceTimers: () => void): Promise<UserReport> {
     // 1. The netlink socket closes: unbind, the queue restarts, the old pool defers.
-    this.nl.close();
+    this.#inst.unbind();
     advanceTimers();
     // 2. The application exits under load: its TCP socket closes and frees every token.
     let report: UserReport;
@@ -179,22 +170,12 @@ export class DevmemBackend implements Backend {
     const b = this.binding;
     const audit = b.audit();
     if (!audit.ok) for (const p of audit.problems.slice(0, 10)) this.#env.log(`devmem audit: ${p}`);
-    this.#shortfall = b.numNiovs - b.chunkPool.avail;
+    this.#shortfall = this.#inst.shortfall();
     if (b.state !== "freed")
       this.#env.log(`devmem binding ${b.id} is ${b.state} (refcount ${b.refcount}) after close`);
-    this.#lifecycle = { inits: b.poolInits, destroys: b.poolDestroys };
-    this.#counters = {
-      binding: {
-        id: b.id,
-        state: b.state,
-        allocs: b.allocs,
-        allocFails: b.allocFails,
-        frees: b.frees,
-        numNiovs: b.numNiovs,
-        freeAtClose: b.chunkPool.avail,
-      },
-      socket: { ...this.sock.stats },
-    };
+    this.#lifecycle = this.#inst.lifecycle();
+    // The binding's counters as its fixture reports them (`free`: net_iovs home at close).
+    this.#counters = { binding: this.#inst.counters(), socket: { ...this.sock.stats } };
     return report;
   }
 

@@ -1,142 +1,84 @@
 /**
- * The simulator's backends by provider name. Providers are imported lazily so a run pays only for
- * what it binds. `none` is a queue with no provider: the pool's own page-allocator slow path.
+ * The simulator's backends: one per rx queue generation, built from the provider's fixture
+ * (plugins/<name>/fixture.ts, found through the generated fixture registry). The fixture's user
+ * side picks the shared backend: the stack return path, the zcrx refill ring or devmem's
+ * dontneed. Nothing here names a provider. `none` is a queue with no provider: the pool's own
+ * page-allocator slow path.
  */
+
 import { PagePoolError } from "../../core/errors.ts";
-import { PAGE_SIZE } from "../../core/netmem.ts";
-import { BasicProvider, basicOps } from "../../plugins/basic/provider.ts";
+import { FIXTURES, fixtureFor } from "../../core/generated/fixtures.generated.ts";
+import { type ProviderFixture, resolveOptions } from "../../plugins/fixture.ts";
 import { StackBackend } from "./stack.ts";
 import type { Backend, BackendEnv, BackendFactory } from "./types.ts";
 
-const pagesMemory = {
-  memory: (pool: { pages: { memory: Uint8Array } }) => pool.pages.memory,
-  byteOffset: (pool: { pages: { offsetOf(ref: number): number } }, ref: number) => pool.pages.offsetOf(ref),
-};
-
-function optInt(env: BackendEnv, key: string, def: number): number {
-  const v = env.opts[key];
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new PagePoolError("EINVAL", `--opt ${key} must be a positive integer, got ${v}`);
-  return n;
-}
+/** The queue without a provider. */
+export const NO_PROVIDER = "none";
 
 /** Half-page buffers for host pages (two 2 KiB fragments per page, like most NIC drivers). */
 const HOST_BUF_LEN = 2048;
 
-const factories: Record<string, BackendFactory> = {
-  async none(env) {
-    return new StackBackend("none", env, {
-      ops: null,
-      priv: null,
-      bufLen: optInt(env, "none.bufLen", HOST_BUF_LEN),
-      frags: true,
-      readable: true,
-      ...pagesMemory,
-      counters: () => ({}),
-      lifecycle: () => ({ inits: 0, destroys: 0 }),
-      shortfall: () => 0,
-    });
-  },
-  async basic(env) {
-    const priv = new BasicProvider();
-    return new StackBackend("basic", env, {
-      ops: basicOps,
-      priv,
-      // basic hands out whole pages (one per slow-path call): a 4 KiB buffer per descriptor.
-      bufLen: optInt(env, "basic.bufLen", PAGE_SIZE),
-      frags: true,
-      readable: true,
-      ...pagesMemory,
-      counters: () => ({
-        allocs: priv.allocs,
-        releases: priv.releases,
-        inits: priv.inits,
-        destroys: priv.destroys,
-      }),
-      lifecycle: () => ({ inits: priv.inits, destroys: priv.destroys }),
-      // Every page basic allocated must have been released back to the page allocator.
-      shortfall: () => priv.allocs - priv.releases,
-    });
-  },
-  async limited(env) {
-    const { LimitedProvider, limitedOps } = await import("../../plugins/limited/provider.ts");
-    const priv = new LimitedProvider({ quotaBytes: optInt(env, "limited.quotaBytes", 4 << 20) });
-    return new StackBackend("limited", env, {
-      ops: limitedOps,
-      priv,
-      bufLen: optInt(env, "limited.bufLen", PAGE_SIZE),
-      frags: false,
-      readable: true,
-      ...pagesMemory,
-      counters: () => ({
-        quotaBytes: priv.quotaBytes,
-        usedBytes: priv.usedBytes,
-        peakBytes: priv.peakBytes,
-        quotaFailures: priv.quotaFailures,
-        allocFailures: priv.allocFailures,
-        allocs: priv.allocs,
-        releases: priv.releases,
-      }),
-      lifecycle: () => ({ inits: priv.inits, destroys: priv.destroys }),
-      // Charged bytes are pages still held by a pool of this provider.
-      shortfall: () => priv.usedBytes / PAGE_SIZE,
-      dispose: () => priv.dispose(),
-    });
-  },
-  async huge(env) {
-    const { HugeProvider, hugeOps } = await import("../../plugins/huge/provider.ts");
-    const priv = new HugeProvider({
-      dev: env.dev,
-      chunkSize: optInt(env, "huge.chunkSize", 4096),
-      maxFolios: optInt(env, "huge.maxFolios", 8),
-    });
-    return new StackBackend("huge", env, {
-      ops: hugeOps,
-      priv,
-      // Chunks are whole buffers: a 2 KiB chunk cannot be carved further by the page frag API.
-      bufLen: priv.chunkSize,
-      frags: false,
-      readable: true,
-      memory: () => priv.memory,
-      byteOffset: (_pool, ref) => priv.chunkOffset(ref),
-      counters: () => ({
-        chunkSize: priv.chunkSize,
-        liveFolios: priv.liveFolios,
-        chunksOut: priv.chunksOut,
-        folioAllocs: priv.folioAllocs,
-        folioFrees: priv.folioFrees,
-        allocFailures: priv.allocFailures,
-      }),
-      lifecycle: () => ({ inits: priv.inits, destroys: priv.destroys }),
-      shortfall: () => priv.chunksOut,
-      // Gives the remaining (all-free) folios back to the page allocator.
-      dispose: () => priv.dispose(),
-    });
-  },
-  async devmem(env) {
-    const { DevmemBackend } = await import("./devmem.ts");
-    return new DevmemBackend(env);
-  },
-  async zcrx(env) {
-    const { ZcrxBackend } = await import("./zcrx.ts");
-    return new ZcrxBackend(env);
-  },
-};
+/** Factories registered by tests (fault-injecting providers); looked up before the fixtures. */
+const extra = new Map<string, BackendFactory>();
 
-/** Registers (or replaces) a backend factory; tests use this for fault-injecting providers. */
+/** Registers (or replaces) a backend factory under a name of its own; tests use this. */
 export function registerBackend(name: string, f: BackendFactory): void {
-  factories[name] = f;
+  extra.set(name, f);
 }
 
 export function backendNames(): string[] {
-  return Object.keys(factories).sort();
+  return [NO_PROVIDER, ...FIXTURES.map((f) => f.name), ...extra.keys()].sort();
+}
+
+/** `--opt <name>.key=value` entries of one provider, keys without the prefix. */
+function optionsOf(env: BackendEnv, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env.opts))
+    if (k.startsWith(`${name}.`)) out[k.slice(name.length + 1)] = v;
+  return out;
+}
+
+/** The backend for `fixture`'s user side, its options resolved from `env.opts` (unknown keys refused). */
+export async function fixtureBackend(fixture: ProviderFixture, env: BackendEnv): Promise<Backend> {
+  const opts = resolveOptions(fixture, optionsOf(env, fixture.name));
+  const shape = fixture.buffers(opts);
+  const world = () => ({ netdev: env.netdev, queueIdx: env.queueIdx, dev: env.dev, pages: env.dev.pages });
+  switch (fixture.userSide) {
+    case "stack":
+      return new StackBackend(fixture.name, env, shape, () => fixture.bind(world(), opts));
+    case "zcrx": {
+      const { ZcrxBackend } = await import("./zcrx.ts");
+      return new ZcrxBackend(fixture.name, env, shape, () => fixture.bind(world(), opts), opts);
+    }
+    case "devmem": {
+      const { DevmemBackend } = await import("./devmem.ts");
+      return new DevmemBackend(fixture.name, env, shape, () => fixture.bind(world(), opts));
+    }
+  }
 }
 
 export async function makeBackend(name: string, env: BackendEnv): Promise<Backend> {
-  const f = factories[name];
-  if (!f)
-    throw new PagePoolError("ENOENT", `unknown provider "${name}" (known: ${backendNames().join(", ")})`);
-  return f(env);
+  const f = extra.get(name);
+  if (f) return f(env);
+  if (name === NO_PROVIDER) {
+    const o = optionsOf(env, NO_PROVIDER);
+    for (const k of Object.keys(o))
+      if (k !== "bufLen")
+        throw new PagePoolError("EINVAL", `${NO_PROVIDER}: unknown option "${k}" (valid: bufLen)`);
+    const bufLen = o.bufLen === undefined ? HOST_BUF_LEN : Number(o.bufLen);
+    if (!Number.isSafeInteger(bufLen))
+      throw new PagePoolError("EINVAL", `${NO_PROVIDER}.bufLen must be an integer, got ${o.bufLen}`);
+    return new StackBackend(NO_PROVIDER, env, { bufLen, frags: true, readable: true }, null);
+  }
+  return fixtureBackend(fixtureFor(name), env);
+}
+
+/** Refuses `--opt` keys whose provider part names no backend (a typo would otherwise be ignored). */
+export function checkOptionPrefixes(opts: Readonly<Record<string, string>>): void {
+  const names = backendNames();
+  for (const k of Object.keys(opts)) {
+    const p = k.slice(0, k.indexOf("."));
+    if (!names.includes(p))
+      throw new PagePoolError("EINVAL", `--opt ${k}: no provider "${p}" (known: ${names.join(", ")})`);
+  }
 }

@@ -2,37 +2,24 @@
  * Backends whose user side is the ordinary kernel stack: the packet becomes an skb, the user
  * reads it (recvmsg copies the bytes out) and the skb is freed, which puts the page-pool
  * reference back from process context on another CPU (so it goes through the ptr_ring, not the
- * NAPI-owned cache). Used for the provider-less queue ("none") and for providers that have no
- * user-side return protocol of their own (basic, limited, huge).
+ * NAPI-owned cache). Used for the provider-less queue ("none") and for every provider whose
+ * fixture says its user side is the stack (`user: "stack"`: basic, limited, huge, the scaffold's).
  */
 
 import { PagePoolError } from "../../core/errors.ts";
 import { onCpu } from "../../core/netdev.ts";
 import { nm } from "../../core/netmem.ts";
 import { type PagePool, poolsById } from "../../core/page-pool.ts";
-import type { MemoryProviderOps } from "../../core/provider.ts";
+import { type BufferShape, type FixtureInstance, hostPagesMemory } from "../../plugins/fixture.ts";
 import { HeldQueue } from "../heldq.ts";
 import { readStamp, writeStamp } from "../stamp.ts";
 import type { Backend, BackendEnv, UserReport } from "./types.ts";
 
-/** What a provider plugs into the stack backend. */
-export interface StackProvider {
-  ops: MemoryProviderOps | null;
-  priv: unknown;
-  bufLen: number;
-  /** Whether the driver may carve buffers with the page frag API (pages), or takes whole netmems. */
-  frags: boolean;
-  readable: boolean;
-  /** Bytes of a buffer for stamping: the backing array and the byte offset of `ref`'s start. */
-  memory(pool: PagePool, ref: number): Uint8Array;
-  byteOffset(pool: PagePool, ref: number): number;
-  counters(): Record<string, unknown>;
-  lifecycle(): { inits: number; destroys: number };
-  /** Provider-owned memory not back home (0 for providers over plain host pages). */
-  shortfall(): number;
-  /** Frees what the provider instance owns after close (areas, folios…). */
-  dispose?(): void;
-}
+/**
+ * Stands the provider up on the queue (its fixture's bind, with the options resolved), or null for
+ * a queue without a provider (the driver's queue restart then gives it a provider-less pool).
+ */
+export type StackStand = (() => FixtureInstance) | null;
 
 /** The user CPU: returns from here are process context on another CPU (never napi-local). */
 export const USER_CPU = 1;
@@ -44,11 +31,14 @@ export class StackBackend implements Backend {
   readonly frags: boolean;
   readonly readable: boolean;
   readonly #env: BackendEnv;
-  readonly #p: StackProvider;
+  readonly #stand: StackStand;
+  #inst: FixtureInstance | null = null;
+  /** The buffers' memory view: the provider's, or the host pages of a provider-less queue. */
+  #mem: Pick<FixtureInstance, "memory" | "byteOffset"> = hostPagesMemory;
   readonly #held = new HeldQueue(4096);
   readonly #report: UserReport = { received: 0, returned: 0, corrupt: 0, duplicated: 0, heldAtClose: 0 };
 
-  constructor(name: string, env: BackendEnv, p: StackProvider) {
+  constructor(name: string, env: BackendEnv, shape: BufferShape, stand: StackStand) {
     if (env.userMode === "worker")
       throw new PagePoolError(
         "EOPNOTSUPP",
@@ -56,19 +46,26 @@ export class StackBackend implements Backend {
       );
     this.name = name;
     this.#env = env;
-    this.#p = p;
-    this.bound = p.ops !== null;
-    this.bufLen = p.bufLen;
-    this.frags = p.frags;
-    if (p.bufLen < 4 || p.bufLen > 4096)
-      throw new PagePoolError("EINVAL", `${name}: buffer length must be in [4, 4096], got ${p.bufLen}`);
-    this.readable = p.readable;
+    this.#stand = stand;
+    this.bound = stand !== null;
+    this.bufLen = shape.bufLen;
+    this.frags = shape.frags;
+    if (shape.bufLen < 4 || shape.bufLen > 4096)
+      throw new PagePoolError("EINVAL", `${name}: buffer length must be in [4, 4096], got ${shape.bufLen}`);
+    this.readable = shape.readable;
   }
 
   async open(): Promise<void> {
-    const { netdev, queueIdx } = this.#env;
-    if (this.#p.ops) netdev.bindRxQueue(queueIdx, this.#p.ops, this.#p.priv);
-    else this.#env.restartQueue();
+    if (this.#stand) {
+      const inst = this.#stand();
+      if (inst.user.kind !== "stack")
+        throw new PagePoolError(
+          "EINVAL",
+          `${this.name}: its fixture's user side is ${inst.user.kind}, not the stack`,
+        );
+      this.#inst = inst;
+      this.#mem = inst;
+    } else this.#env.restartQueue();
     this.#env.ledger.ensure();
   }
 
@@ -99,7 +96,10 @@ export class StackBackend implements Backend {
       q.shift();
       if (this.readable) {
         const pool = poolsById.get(nm.pp[ref >>> 1]);
-        if (pool && readStamp(this.#p.memory(pool, ref), this.#p.byteOffset(pool, ref) + off) !== seq >>> 0)
+        if (
+          pool &&
+          readStamp(this.#mem.memory(pool, ref), this.#mem.byteOffset(pool, ref) + off) !== seq >>> 0
+        )
           this.#report.corrupt++;
       }
       // kfree_skb -> page_pool put, from process context: the pool that owns it (netmem->pp),
@@ -120,17 +120,16 @@ export class StackBackend implements Backend {
   }
 
   async close(advanceTimers: () => void): Promise<UserReport> {
-    const { netdev, queueIdx } = this.#env;
     this.#report.heldAtClose = this.#held.length;
     // Unbind (or restart) first: the driver destroys the pool while the user still holds buffers.
-    if (this.#p.ops) netdev.unbindRxQueue(queueIdx, this.#p.priv);
+    if (this.#inst) this.#inst.unbind();
     else this.#env.restartQueue();
     advanceTimers();
     // The socket closes: every skb still queued is freed.
     onCpu(USER_CPU, () => this.#returnWhile(Number.POSITIVE_INFINITY));
     advanceTimers();
     try {
-      this.#p.dispose?.();
+      this.#inst?.dispose();
     } catch (e) {
       // A provider that cannot end (buffers still out) is reported as lost, not thrown.
       if (!(e instanceof PagePoolError)) throw e;
@@ -140,15 +139,15 @@ export class StackBackend implements Backend {
   }
 
   counters(): Record<string, unknown> {
-    return this.#p.counters();
+    return this.#inst?.counters() ?? {};
   }
   shortfall(): number {
-    return this.#p.shortfall();
+    return this.#inst?.shortfall() ?? 0;
   }
   lifecycle(): { inits: number; destroys: number } {
-    return this.#p.lifecycle();
+    return this.#inst?.lifecycle() ?? { inits: 0, destroys: 0 };
   }
   stamp(pool: PagePool, ref: number, off: number, seq: number): void {
-    writeStamp(this.#p.memory(pool, ref), this.#p.byteOffset(pool, ref) + off, seq);
+    writeStamp(this.#mem.memory(pool, ref), this.#mem.byteOffset(pool, ref) + off, seq);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The zcrx backend: an io_uring zero-copy receive ifq bound to the queue (registerZcrxIfq), the
+ * The zcrx user side: an io_uring zero-copy receive ifq bound to the queue (by the fixture), the
  * driver's fragments delivered with ifq.recvFrag (a completion per fragment), and the user
  * (sim/zcrx-user.ts) returning buffers through the refill ring: inline, or from a real Worker.
  *
@@ -14,7 +14,8 @@
 import { Worker } from "node:worker_threads";
 import { PagePoolError } from "../../core/errors.ts";
 import type { PagePool } from "../../core/page-pool.ts";
-import { registerZcrxIfq, type ZcrxIfq } from "../../plugins/zcrx/index.ts";
+import type { BufferShape, FixtureInstance } from "../../plugins/fixture.ts";
+import type { ZcrxIfq } from "../../plugins/zcrx/index.ts";
 import { TAIL_W } from "../../plugins/zcrx/uapi.ts";
 import { writeStamp } from "../stamp.ts";
 import { ZcrxSimUser } from "../zcrx-user.ts";
@@ -22,69 +23,64 @@ import type { Backend, BackendEnv, UserReport } from "./types.ts";
 
 const ZCRX_ENOSPC = -28;
 
-function optInt(env: BackendEnv, key: string, def: number, zeroOk = false): number {
-  const v = env.opts[`zcrx.${key}`];
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < (zeroOk ? 0 : 1))
-    throw new PagePoolError(
-      "EINVAL",
-      `--opt zcrx.${key} must be a ${zeroOk ? "non-negative" : "positive"} integer, got ${v}`,
-    );
-  return n;
-}
-
 export class ZcrxBackend implements Backend {
-  readonly name = "zcrx";
+  readonly name: string;
   readonly bound = true;
-  /** One 4 KiB net_iov per rx descriptor (zcrx areas are carved in PAGE_SIZE net_iovs). */
-  readonly bufLen = 4096;
-  readonly frags = false;
-  readonly readable = true;
+  readonly bufLen: number;
+  readonly frags: boolean;
+  readonly readable: boolean;
   readonly #env: BackendEnv;
-  readonly #areaPages: number;
-  readonly #rqEntries: number;
-  readonly #cqEntries: number;
+  readonly #stand: () => FixtureInstance;
+  readonly #opts: Record<string, unknown>;
+  #inst!: FixtureInstance;
   ifq!: ZcrxIfq;
   #rqTail!: Int32Array;
   #inline: ZcrxSimUser | null = null;
   #worker: Worker | null = null;
   #workerDone: Promise<{ report: UserReport; rqFullRetries: number }> | null = null;
   #ctl = new Int32Array(new SharedArrayBuffer(8));
-  #areaBytes!: Uint8Array;
-  #areaBase = 0;
   #shortfall = 0;
   #lifecycle = { inits: 0, destroys: 0 };
   #counters: Record<string, unknown> = {};
   rqFullRetries = 0;
 
-  constructor(env: BackendEnv) {
+  /** `opts`: the fixture's resolved options; the user's adversary reads adversaryEvery/forgeBelow. */
+  constructor(
+    name: string,
+    env: BackendEnv,
+    shape: BufferShape,
+    stand: () => FixtureInstance,
+    opts: Record<string, unknown>,
+  ) {
+    this.name = name;
     this.#env = env;
-    this.#areaPages = optInt(env, "areaPages", 4096);
-    this.#rqEntries = optInt(env, "rqEntries", 4096);
-    this.#cqEntries = optInt(env, "cqEntries", 8192);
+    this.bufLen = shape.bufLen;
+    this.frags = shape.frags;
+    this.readable = shape.readable;
+    this.#stand = stand;
+    this.#opts = opts;
   }
 
   async open(): Promise<void> {
     const env = this.#env;
-    this.ifq = registerZcrxIfq(env.netdev, {
-      queueIdx: env.queueIdx,
-      areaSize: this.#areaPages * 4096,
-      rqEntries: this.#rqEntries,
-      cqEntries: this.#cqEntries,
-    });
+    const inst = this.#stand();
+    if (inst.user.kind !== "zcrx")
+      throw new PagePoolError(
+        "EINVAL",
+        `${this.name}: its fixture's user side is ${inst.user.kind}, not zcrx`,
+      );
+    this.#inst = inst;
+    this.ifq = inst.user.ifq;
     env.ledger.ensure();
-    this.#areaBytes = this.ifq.area.bytes;
-    this.#areaBase = this.ifq.area.base;
     this.#rqTail = new Int32Array(this.ifq.rq.sab);
     const delay = env.policy.delay === "never" ? -1 : env.policy.delay;
-    const every = optInt(env, "adversaryEvery", 0, true);
+    const every = Number(this.#opts.adversaryEvery ?? 0);
     const cfg = {
       desc: this.ifq.userDescriptor(),
       delay,
       checkStamps: true,
       adversary:
-        every > 0 ? { seed: env.seed, every, forgeBelow: optInt(env, "forgeBelow", 0, true) } : undefined,
+        every > 0 ? { seed: env.seed, every, forgeBelow: Number(this.#opts.forgeBelow ?? 0) } : undefined,
     };
     if (env.userMode === "inline") {
       this.#inline = new ZcrxSimUser(cfg);
@@ -139,7 +135,7 @@ export class ZcrxBackend implements Backend {
   async close(advanceTimers: () => void): Promise<UserReport> {
     const ifq = this.ifq;
     // 1. The queue closes under load: the pool is destroyed and defers (the user holds buffers).
-    ifq.closeQueue();
+    this.#inst.unbind();
     advanceTimers();
     // 2. The ifq shuts down while the user may still be running: scrub takes back what it holds.
     ifq.shutdown();
@@ -161,8 +157,8 @@ export class ZcrxBackend implements Backend {
     advanceTimers();
     const audit = ifq.audit();
     if (!audit.ok) for (const p of audit.problems.slice(0, 10)) this.#env.log(`zcrx audit: ${p}`);
-    this.#shortfall = ifq.area.numNiovs - ifq.area.freeCount;
-    this.#lifecycle = { inits: ifq.inits, destroys: ifq.destroys };
+    this.#shortfall = this.#inst.shortfall();
+    this.#lifecycle = this.#inst.lifecycle();
     this.#counters = {
       ...ifq.c,
       // Refill entries the user wrote that the kernel never consumed (the pool was gone first).
@@ -173,7 +169,7 @@ export class ZcrxBackend implements Backend {
       userRqFullRetries: this.rqFullRetries,
     };
     // Every net_iov of the area must now be home; only then can the area go.
-    if (this.#shortfall === 0 && ifq.livePools === 0) ifq.free();
+    if (this.#shortfall === 0 && ifq.livePools === 0) this.#inst.dispose();
     return report;
   }
 
@@ -191,7 +187,7 @@ export class ZcrxBackend implements Backend {
   lifecycle(): { inits: number; destroys: number } {
     return this.#lifecycle;
   }
-  stamp(_pool: PagePool, ref: number, off: number, seq: number): void {
-    writeStamp(this.#areaBytes, (((ref >>> 1) - this.#areaBase) << 12) + off, seq);
+  stamp(pool: PagePool, ref: number, off: number, seq: number): void {
+    writeStamp(this.#inst.memory(pool, ref), this.#inst.byteOffset(pool, ref) + off, seq);
   }
 }
