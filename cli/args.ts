@@ -103,27 +103,21 @@ export const flag = {
       parse: (raw) => raw,
     };
   },
-  /** One of a fixed list; the error lists them. Without a default the value may be undefined. */
-  choice<C extends string, D extends C | undefined = undefined>(
+  /** One of a fixed list; the error lists them. */
+  choice<C extends string>(
     choices: readonly C[],
     description: string,
-    o: FlagOpts<D> = {},
-  ): Flag<C | D> {
-    return {
-      kind: "string",
-      multiple: false,
-      description,
-      metavar: o.metavar ?? choices.join("|"),
-      example: o.example ?? choices[0],
-      short: o.short,
-      default: o.default as D,
-      defaultText: o.defaultText,
-      parse: (raw, f) => {
-        if (!(choices as readonly string[]).includes(raw))
-          fail(f, `must be one of ${choices.join(", ")}; got "${raw}"`);
-        return raw;
-      },
-    };
+    o: FlagOpts<C> & { default: C },
+  ): Flag<C> {
+    return choiceFlag(choices, description, o);
+  },
+  /** One of a fixed list, or absent (undefined). */
+  optionalChoice<C extends string>(
+    choices: readonly C[],
+    description: string,
+    o: FlagOpts<C | undefined> = {},
+  ): Flag<C | undefined> {
+    return choiceFlag<C | undefined>(choices as readonly string[] as readonly C[], description, o);
   },
   /** A value with its own converter/validator (throw UsageError, or call `fail`). */
   custom<T>(
@@ -161,6 +155,27 @@ export const flag = {
     };
   },
 };
+
+function choiceFlag<T extends string | undefined>(
+  choices: readonly string[],
+  description: string,
+  o: FlagOpts<T>,
+): Flag<T> {
+  return {
+    kind: "string",
+    multiple: false,
+    description,
+    metavar: o.metavar ?? choices.join("|"),
+    example: o.example ?? choices[0],
+    short: o.short,
+    default: o.default as T,
+    defaultText: o.defaultText,
+    parse: (raw, f) => {
+      if (!choices.includes(raw)) fail(f, `must be one of ${choices.join(", ")}; got "${raw}"`);
+      return raw;
+    },
+  };
+}
 
 function parseWhole(raw: string, f: string, min: number, max: number): number {
   const n = Number(raw);
@@ -306,6 +321,22 @@ function editDistance(a: string, b: string): number {
   return prev[b.length];
 }
 
+const HELP_WIDTH = 100;
+
+/** Word-wraps one line of help text at `width` columns. */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  out.push(line);
+  return out;
+}
+
 /** --help text: usage line, summary, every flag with its default and an example, the epilog. */
 export function helpText<F extends Record<string, Flag<unknown>>>(cmd: Command<F>): string {
   const pos = cmd.positionals ? ` ${cmd.positionals.usage}` : "";
@@ -335,15 +366,12 @@ export function helpText<F extends Record<string, Flag<unknown>>>(cmd: Command<F
   }
   rows.push(["-h, --help", ["print this help and exit"]]);
   const w = Math.min(30, Math.max(...rows.map(([l]) => l.length)) + 2);
+  const pad = " ".repeat(w + 2);
   for (const [l, r] of rows) {
     const head = `  ${l}`;
-    if (head.length + 1 > w + 2) {
-      lines.push(head);
-      for (const x of r) lines.push(`${" ".repeat(w + 2)}${x}`);
-    } else {
-      lines.push(`${head.padEnd(w + 2)}${r[0]}`);
-      for (const x of r.slice(1)) lines.push(`${" ".repeat(w + 2)}${x}`);
-    }
+    const right = r.flatMap((x) => wrap(x, HELP_WIDTH - pad.length));
+    if (head.length + 1 > w + 2) lines.push(head, ...right.map((x) => pad + x));
+    else lines.push(head.padEnd(w + 2) + right[0], ...right.slice(1).map((x) => pad + x));
   }
   const epi = cmd.epilog?.();
   if (epi) lines.push("", epi);
