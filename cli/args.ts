@@ -574,9 +574,31 @@ export function errorExit(
 }
 
 /**
- * Runs a command's main: parses argv (printing --help), installs the Ctrl-C handler, maps errors
- * to exit codes (UsageError 2, ExitPromptError 130, others 1), and exits with the code `body` returns.
+ * Parses argv (printing --help), runs `body`, and maps errors to exit codes (UsageError 2,
+ * ExitPromptError 130, `expected` 1 with the message only, others 1 with the stack). Returns the
+ * exit code; tests call this, commands call {@link runMain}.
  */
+export async function execute<F extends Record<string, Flag<unknown>>>(
+  cmd: Command<F>,
+  o: RunOptions,
+  body: (p: Parsed<F>) => Promise<number> | number,
+  argv: readonly string[],
+): Promise<number> {
+  try {
+    const p = parse(cmd, argv);
+    if (p.help) {
+      writeAll(1, `${helpText(cmd)}\n`);
+      return 0;
+    }
+    return await body(p);
+  } catch (e) {
+    const r = errorExit(e, o, cmd.script, cmd.file);
+    process.stderr.write(`${r.text}\n`);
+    return r.code;
+  }
+}
+
+/** {@link execute} as a process: Ctrl-C prints one line and exits 130; exits with the code. */
 export async function runMain<F extends Record<string, Flag<unknown>>>(
   cmd: Command<F>,
   o: RunOptions,
@@ -588,17 +610,5 @@ export async function runMain<F extends Record<string, Flag<unknown>>>(
     process.stderr.write(`${process.stderr.isTTY ? "\n" : ""}${o.name}: interrupted\n`);
     process.exit(130);
   });
-  let code: number;
-  try {
-    const p = parse(cmd, argv);
-    if (p.help) {
-      writeAll(1, `${helpText(cmd)}\n`);
-      code = 0;
-    } else code = await body(p);
-  } catch (e) {
-    const r = errorExit(e, o, cmd.script, cmd.file);
-    process.stderr.write(`${r.text}\n`);
-    code = r.code;
-  }
-  process.exit(code);
+  process.exit(await execute(cmd, o, body, argv));
 }
