@@ -66,11 +66,10 @@ export function pagePoolGet(d: PagePoolDescription): {
 } {
   const attrs: Record<string, unknown> = {};
   const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(d)) {
-    const name = kebab(k);
-    if ((PAGE_POOL_GET_ATTRS as readonly string[]).includes(name)) attrs[name] = v;
-    else extra[k] = v;
-  }
+  const byName = new Map(Object.entries(d).map(([k, v]) => [kebab(k), [k, v] as const]));
+  for (const a of PAGE_POOL_GET_ATTRS) if (byName.has(a)) attrs[a] = byName.get(a)![1];
+  for (const [name, [k, v]] of byName)
+    if (!(PAGE_POOL_GET_ATTRS as readonly string[]).includes(name)) extra[k] = v;
   return { attrs, extra };
 }
 
