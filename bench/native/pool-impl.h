@@ -218,7 +218,7 @@ static uint64_t check_mix(uint32_t seed, uint32_t steps) {
   netmem_ref held[MP_NPROVIDERS][FLOOR_PAGES];
   uint32_t nheld[MP_NPROVIDERS];
   memset(nheld, 0, sizeof nheld);
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;
   uint32_t x = seed | 1;
   for (uint32_t step = 0; step < steps; step++) {
     x ^= x << 13;
