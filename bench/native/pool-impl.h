@@ -123,30 +123,24 @@ static uint64_t floor_burst(const uint8_t *seq, uint32_t ops) {
   return s;
 }
 
-/* page_pool01_fast_path: alloc from the cache + recycle_direct back into it. */
-static uint64_t fast_burst(uint32_t ops) {
+/* The path pool's alloc + put, inlined with a constant allow_direct into each burst below. */
+static inline __attribute__((always_inline)) uint64_t path_burst(uint32_t ops, bool allow_direct) {
   struct page_pool *pool = &pp_world.path_pool;
   uint64_t s = 0;
   for (uint32_t i = 0; i < ops; i++) {
     netmem_ref ref = pp_alloc_netmems(pool, GFP_ATOMIC);
     s += ref;
-    pp_put_netmem(pool, ref, true);
+    pp_put_netmem(pool, ref, allow_direct);
   }
   return s;
 }
 
+/* page_pool01_fast_path: alloc from the cache + recycle_direct back into it. */
+static uint64_t fast_burst(uint32_t ops) { return path_burst(ops, true); }
+
 /* page_pool02_ptr_ring: alloc + put without direct recycling, so every netmem goes through the
  * ring and the cache is refilled from it 64 at a time. */
-static uint64_t ring_burst(uint32_t ops) {
-  struct page_pool *pool = &pp_world.path_pool;
-  uint64_t s = 0;
-  for (uint32_t i = 0; i < ops; i++) {
-    netmem_ref ref = pp_alloc_netmems(pool, GFP_ATOMIC);
-    s += ref;
-    pp_put_netmem(pool, ref, false);
-  }
-  return s;
-}
+static uint64_t ring_burst(uint32_t ops) { return path_burst(ops, false); }
 
 /* page_pool03_slow: the kernel's bench takes a page reference (get_page) before the put, so the
  * page is not recyclable; here that sends the netmem back to the provider, and the next alloc finds
