@@ -25,7 +25,7 @@ export const NATIVE_DEGREE = 16;
 /** Degrees the native leg sweeps. */
 export const NATIVE_DEGREES: readonly number[] = [1, 2, 3, 4, 5, 6, 8, 9, 12, 16];
 /**
- * Seed of the dispatch sequence the harness replays (the bench runner's default seed): the pgo
+ * Seed of the dispatch sequence the harness replays (the bench runner's default seed): the icall-pgo
  * variant is ordered by this sequence's profile, so the sequence is fixed whatever the run's seed.
  */
 export const NATIVE_SEQ_SEED = 42;
@@ -42,7 +42,7 @@ export const NATIVE_VARIANTS = [
     id: "icall_wrapper",
     template: "dispatch-icall-wrapper.c.hbs",
   },
-  { variant: "pgo", slug: "pgo", id: "pgo", template: "dispatch-icall-wrapper.c.hbs" },
+  { variant: "icall-pgo", slug: "icall-pgo", id: "icall_pgo", template: "dispatch-icall-wrapper.c.hbs" },
 ] as const;
 
 export interface NativeProvider {
@@ -149,7 +149,7 @@ export function emitNative(
   out.set(join(outDir, "providers.generated.c"), render("providers.c.hbs", {}));
   const order = opts.icall.order.length ? opts.icall.order.join(", ") : "by name";
   for (const v of NATIVE_VARIANTS) {
-    const pgo = v.variant === "pgo";
+    const pgo = v.variant === "icall-pgo";
     const prof = pgo ? profile : null;
     out.set(
       join(outDir, `dispatch-${v.slug}.generated.c`),

@@ -35,7 +35,7 @@ static const struct pp_variant *const variants[] = {PP_VARIANT_LIST};
 
 #define SEQ_LEN (1u << 16)
 #define SEQ_PAD 256u
-#define SEQ_SEED 42 /* codegen/emit-native.ts NATIVE_SEQ_SEED: the pgo variant's profile */
+#define SEQ_SEED 42 /* codegen/emit-native.ts NATIVE_SEQ_SEED: the icall-pgo variant's profile */
 #define MAX_BURST SEQ_PAD
 
 static volatile uint64_t sink;

@@ -175,7 +175,8 @@ export async function runNativeLeg(opts: NativeLegOptions): Promise<NativeLegRes
     `native: built ${ok.map((b) => b.flavour).join(", ")} with ${ccVersion} in ${Math.round(performance.now() - t0)} ms`,
   );
 
-  const launches = Math.max(2, opts.launches ?? (opts.quick ? 3 : 8));
+  // At least 3 launches whatever the runner asks: a native launch costs about a second.
+  const launches = Math.max(3, opts.launches ?? (opts.quick ? 3 : 8));
   const pairs = opts.quick ? 24 : 96;
   const rand = mulberry32(opts.seed ^ 0x6e61);
   // runs[flavour][launch]

@@ -39,7 +39,7 @@ const fnv = (b: Uint8Array) => {
 };
 
 describe("generated C", () => {
-  test("codegen writes the committed bench/native/generated, one branch per provider, pgo by profile", async () => {
+  test("codegen writes the committed bench/native/generated, one branch per provider, icall-pgo by profile", async () => {
     const r = await generate({ root: REPO_ROOT });
     const dir = join(REPO_ROOT, NATIVE_OUT_DIR);
     const mine = [...r.files.keys()].filter((p) => p.startsWith(dir));
@@ -53,10 +53,10 @@ describe("generated C", () => {
     const chain = r.files.get(join(dir, "dispatch-if-chain.generated.c"))!;
     for (const p of ps)
       expect(chain).toContain(`if (k == ${p.kind}) return ${p.c}_alloc_netmems(pool, gfp);`);
-    // The pgo variant's first candidate is the provider the harness's sequence calls most.
+    // The icall-pgo variant's first candidate is the provider the harness's sequence calls most.
     const counts = nativeProfile(ps).counts;
     const top = ps.reduce((a, b) => (counts[b.name].allocNetmems! > counts[a.name].allocNetmems! ? b : a));
-    const pgo = r.files.get(join(dir, "dispatch-pgo.generated.c"))!;
+    const pgo = r.files.get(join(dir, "dispatch-icall-pgo.generated.c"))!;
     expect(pgo.indexOf(`f == ${top.c}_alloc_netmems`)).toBeGreaterThan(0);
     expect(pgo.match(/if \(__builtin_expect\(f == mp_\w+_alloc_netmems, 1\)\)/g)!.length).toBe(2);
     // Emission is deterministic.
@@ -120,7 +120,7 @@ describe("native harness", () => {
         const r = run(b.bin!, args);
         expect(r.code).toBe(3);
         expect(r.err).toContain("REFUSED variant if-chain: disagrees with ops-table");
-        expect(r.err).not.toContain("REFUSED variant pgo");
+        expect(r.err).not.toContain("REFUSED variant icall-pgo");
         expect(r.out).not.toContain("combo ");
       }
     },
@@ -137,7 +137,7 @@ describe("native harness", () => {
       expect(r.meta.ccVersion).toBe(CC!);
       expect(r.headlines.length).toBe(flavours.length);
       for (const f of flavours)
-        for (const v of ["if-chain", "icall-wrapper", "pgo", "ops-table#2"]) {
+        for (const v of ["if-chain", "icall-wrapper", "icall-pgo", "ops-table#2"]) {
           for (const d of NATIVE_DEGREES) {
             const c = r.comparisons.find(
               (x) => x.flavour === f && x.path === "dispatch-floor" && x.degree === d && x.variant === v,

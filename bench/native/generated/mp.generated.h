@@ -118,8 +118,8 @@ extern const struct pp_variant pp_variant_ops_table;
 extern const struct pp_variant pp_variant_ops_table_2;
 extern const struct pp_variant pp_variant_if_chain;
 extern const struct pp_variant pp_variant_icall_wrapper;
-extern const struct pp_variant pp_variant_pgo;
-#define PP_VARIANT_LIST &pp_variant_ops_table, &pp_variant_ops_table_2, &pp_variant_if_chain, &pp_variant_icall_wrapper, &pp_variant_pgo
+extern const struct pp_variant pp_variant_icall_pgo;
+#define PP_VARIANT_LIST &pp_variant_ops_table, &pp_variant_ops_table_2, &pp_variant_if_chain, &pp_variant_icall_wrapper, &pp_variant_icall_pgo
 #define PP_NVARIANTS 5
 
 #endif
