@@ -144,7 +144,7 @@ describe("native harness", () => {
             );
             expect(c).toBeDefined();
             expect(c!.aa).toBe(v === "ops-table#2");
-            expect(c!.ratio.launches).toBe(2);
+            expect(c!.ratio.launches).toBe(3); // the leg runs at least 3
             expect(c!.ratio.lo).toBeLessThanOrEqual(c!.ratio.estimate);
             expect(c!.ratio.hi).toBeGreaterThanOrEqual(c!.ratio.estimate);
           }
