@@ -1,12 +1,13 @@
 /**
  * Builds the native harness (bench/native/harness.c + the generated C) with the system compiler in
- * the four flavours, one binary each under bench/native/.build/ (gitignored). A binary is reused
- * while the compiler, its flags and every source byte are unchanged (the directory name is a hash
- * of them). `PAGEPOOL_CC` overrides `cc`; a compiler that cannot be run means "no compiler".
+ * the four flavours under bench/native/.build/ (gitignored): objects once per flavour, then one
+ * binary per link-order layout. Builds are reused while the compiler, its flags and every source
+ * byte are unchanged (the directory name is a hash of them). `PAGEPOOL_CC` overrides `cc`; a compiler that cannot be run means "no compiler".
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { mulberry32 } from "../lib/rng.ts";
 
 export const NATIVE_DIR = resolve(import.meta.dir);
 export const BUILD_DIR = join(NATIVE_DIR, ".build");
@@ -65,30 +66,71 @@ export interface Built {
   flavour: string;
   /** Every flag passed to the compiler. */
   flags: string[];
+  /** The binary of layout 0 (sources linked in their natural order). */
   bin?: string;
+  /** One binary per layout: layout k links the same objects in another seeded order. */
+  bins?: string[];
   /** The compiler's message when the flavour does not build (e.g. x86 flags on another target). */
   error?: string;
 }
 
-/** Builds one flavour (extra flags, e.g. a test's -D, make a separate binary). */
+async function exec(argv: string[], cwd?: string): Promise<string | null> {
+  const p = Bun.spawn(argv, { cwd, stdout: "pipe", stderr: "pipe" });
+  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  return code === 0 ? null : err.trim().split("\n").slice(0, 3).join(" | ") || `exit ${code}`;
+}
+
+/** Layout k's link order: layout 0 is the natural one, others a seeded shuffle (never the same). */
+export function linkOrder<T>(xs: readonly T[], layout: number): T[] {
+  const out = [...xs];
+  if (layout === 0) return out;
+  const rand = mulberry32(0x1a7 + layout);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  if (out.every((x, i) => x === xs[i])) out.reverse();
+  return out;
+}
+
+/**
+ * Builds one flavour: every source compiled once, then linked `layouts` times in different orders
+ * (code placement shifts every function, which is worth a few percent on its own; the leg gives
+ * each launch another layout so that the launch level of its intervals covers placement). Extra
+ * flags (e.g. a test's -D) make a separate build.
+ */
 export async function buildFlavour(
   flavour: string,
   extra: readonly string[] = [],
   cc = ccCommand(),
+  layouts = 1,
 ): Promise<Built> {
   const fl = FLAVOURS[flavour];
   if (!fl) throw new Error(`unknown native flavour ${flavour} (known: ${FLAVOUR_NAMES.join(", ")})`);
   const flags = [...BASE_FLAGS, ...fl, ...extra];
   const h = createHash("sha256").update(JSON.stringify([cc, compilerVersion(cc), flags]));
-  for (const f of [...sources(), ...headers()]) h.update(f).update(readFileSync(f));
+  const srcs = sources();
+  for (const f of [...srcs, ...headers()]) h.update(f).update(readFileSync(f));
   const dir = join(BUILD_DIR, `${flavour.replace(/[^a-z0-9]+/g, "-")}-${h.digest("hex").slice(0, 12)}`);
-  const bin = join(dir, "harness");
-  if (existsSync(bin)) return { flavour, flags, bin };
-  mkdirSync(dir, { recursive: true });
-  const tmp = `${bin}.tmp${process.pid}`;
-  const p = Bun.spawn([cc, ...flags, "-o", tmp, ...sources()], { stdout: "pipe", stderr: "pipe" });
-  const [code, err] = await Promise.all([p.exited, new Response(p.stderr).text()]);
-  if (code !== 0) return { flavour, flags, error: err.trim().split("\n").slice(0, 3).join(" | ") };
-  renameSync(tmp, bin);
-  return { flavour, flags, bin };
+  const objs = srcs.map((f) => join(dir, `${basename(f, ".c")}.o`));
+  if (!objs.every((o) => existsSync(o))) {
+    const tmp = join(dir, `obj-${process.pid}`);
+    mkdirSync(tmp, { recursive: true });
+    const err = await exec([cc, ...flags, "-c", ...srcs], tmp);
+    if (err) return { flavour, flags, error: err };
+    for (const o of objs) renameSync(join(tmp, basename(o)), o);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const bins: string[] = [];
+  for (let k = 0; k < Math.max(1, layouts); k++) {
+    const bin = join(dir, k === 0 ? "harness" : `harness-layout${k}`);
+    if (!existsSync(bin)) {
+      const tmp = `${bin}.tmp${process.pid}`;
+      const err = await exec([cc, ...flags, "-o", tmp, ...linkOrder(objs, k)]);
+      if (err) return { flavour, flags, error: err };
+      renameSync(tmp, bin);
+    }
+    bins.push(bin);
+  }
+  return { flavour, flags, bin: bins[0], bins };
 }

@@ -159,7 +159,10 @@ export async function runNativeLeg(opts: NativeLegOptions): Promise<NativeLegRes
     return { skipped, comparisons: [], figures: [], meta: emptyMeta, headlines: [] };
   }
   const t0 = performance.now();
-  const built: Built[] = await Promise.all(FLAVOUR_NAMES.map((f) => buildFlavour(f, [], cc)));
+  // At least 3 launches whatever the runner asks: a native launch costs about a second.
+  const launches = Math.max(3, opts.launches ?? (opts.quick ? 3 : 8));
+  // One link-order layout per launch (build.ts): the launch level then covers code placement.
+  const built: Built[] = await Promise.all(FLAVOUR_NAMES.map((f) => buildFlavour(f, [], cc, launches)));
   const flavours: Record<string, string[]> = {};
   for (const b of built) {
     if (b.error) opts.log(`native: flavour ${b.flavour} does not build with ${cc}, left out: ${b.error}`);
@@ -175,8 +178,6 @@ export async function runNativeLeg(opts: NativeLegOptions): Promise<NativeLegRes
     `native: built ${ok.map((b) => b.flavour).join(", ")} with ${ccVersion} in ${Math.round(performance.now() - t0)} ms`,
   );
 
-  // At least 3 launches whatever the runner asks: a native launch costs about a second.
-  const launches = Math.max(3, opts.launches ?? (opts.quick ? 3 : 8));
   const pairs = opts.quick ? 24 : 96;
   const rand = mulberry32(opts.seed ^ 0x6e61);
   // runs[flavour][launch]
@@ -188,7 +189,7 @@ export async function runNativeLeg(opts: NativeLegOptions): Promise<NativeLegRes
     }
     for (const b of shuffle([...ok], rand)) {
       const seed = (opts.seed + 7919 * (l + 1) + b.flavour.length * 131) >>> 0;
-      const p = Bun.spawn([b.bin!, "--seed", String(seed), "--pairs", String(pairs)], {
+      const p = Bun.spawn([b.bins![l % b.bins!.length], "--seed", String(seed), "--pairs", String(pairs)], {
         stdout: "pipe",
         stderr: "pipe",
       });

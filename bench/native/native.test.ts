@@ -7,6 +7,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import * as vl from "vega-lite";
 import {
   emitNative,
@@ -17,7 +18,7 @@ import {
 } from "../../codegen/emit-native.ts";
 import { generate, REPO_ROOT } from "../../codegen/generate.ts";
 import { interleaving, SEQ_LEN } from "../lib/rng.ts";
-import { buildFlavour, compilerVersion, FLAVOUR_NAMES } from "./build.ts";
+import { buildFlavour, compilerVersion, FLAVOUR_NAMES, linkOrder } from "./build.ts";
 import { nativeChartSpec } from "./chart.ts";
 import { parseHarness, runNativeLeg } from "./leg.ts";
 
@@ -67,6 +68,19 @@ describe("generated C", () => {
     });
     expect(again.get(join(dir, "providers.generated.c"))).toBe(
       r.files.get(join(dir, "providers.generated.c")),
+    );
+  });
+});
+
+describe("layouts", () => {
+  test("layout 0 links in the natural order; any other layout is another permutation of the same objects", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string(), { minLength: 2, maxLength: 12 }), fc.nat(50), (xs, k) => {
+        const o = linkOrder(xs, k);
+        expect([...o].sort()).toEqual([...xs].sort());
+        if (k === 0) expect(o).toEqual(xs);
+        else expect(o).not.toEqual(xs);
+      }),
     );
   });
 });
