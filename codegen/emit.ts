@@ -220,3 +220,12 @@ export function formatGenerated(text: string): string {
     throw new Error(`biome format failed on generated code: ${r.error?.message ?? r.stderr}\n${text}`);
   return r.stdout;
 }
+
+/** LF endings, no trailing spaces, no runs of blank lines, exactly one final newline. */
+export function normalise(text: string): string {
+  return `${text
+    .replace(/\r\n/g, "\n")
+    .replace(/[ \t]+$/gm, "")
+    .replace(/\n{3,}/g, "\n\n")
+    .trimEnd()}\n`;
+}
