@@ -3,12 +3,18 @@
  * interleaved trials) and the bookkeeping of its samples. Pure apart from the Burster it drives,
  * so bench/lib/schedule.test.ts runs it against a synthetic machine.
  *
- * A round visits every bench of a block in a shuffled order and, for each, every variant in a
- * shuffled order, as a quartet of bursts: baseline, variant, variant, baseline (ABBA) or the
- * mirror (BAAB), chosen at random. Each adjacent baseline/variant pair gives one ratio; the two
- * pairs of a quartet sit on either side of its middle, so a drift in machine speed across the
- * quartet cancels to first order, and the random mirror keeps "first burst after a switch" from
- * always landing on the same side.
+ * A round visits every bench of a block in a shuffled order and, for each, runs one burst in
+ * every process (ops-table, each variant, the A/A twin) in a shuffled order and then again in the
+ * mirrored order: A V1 V2 V3 V3 V2 V1 A (ABBA generalised to several variants). A variant's pair
+ * ratio for the round is sqrt(v1 v2 / (a1 a2)): its two bursts and ops-table's sit symmetrically
+ * about the middle, so a drift in machine speed across the round cancels to first order.
+ *
+ * Why not one ABBA quartet per variant: then ops-table's process runs half of all bursts and each
+ * variant's a sixth, and on a shared machine the scheduler favours the process that slept longer
+ * (CFS places a waking task at the minimum virtual runtime): in a first quick run of the quartet
+ * scheme on this project's contended 2-core VM the A/A twin measured 25% faster than ops-table on
+ * Bun's fast path in both launches. In the palindrome every process runs the same number of
+ * bursts, so all of them look alike to the scheduler.
  */
 import { AA_VARIANT, BASELINE, type ComparisonRecord } from "./comparison.ts";
 import { shuffle } from "./rng.ts";
@@ -31,17 +37,18 @@ export interface Burster {
 
 export interface Step {
   key: string;
-  variant: string;
-  pattern: "ABBA" | "BAAB";
+  /** Processes in the order of the round's first half (the second half mirrors it). */
+  order: string[];
 }
 
-/** One round's plan: every (key, variant) once, keys and variants shuffled, the mirror at random. */
-export function planRound(keys: readonly string[], variants: readonly string[], rand: () => number): Step[] {
-  const out: Step[] = [];
-  for (const key of shuffle([...keys], rand))
-    for (const variant of shuffle([...variants], rand))
-      out.push({ key, variant, pattern: rand() < 0.5 ? "ABBA" : "BAAB" });
-  return out;
+/** One round's plan: every key once (shuffled), every process once per half (shuffled). */
+export function planRound(
+  keys: readonly string[],
+  variants: readonly string[],
+  rand: () => number,
+  baseline = BASELINE,
+): Step[] {
+  return shuffle([...keys], rand).map((key) => ({ key, order: shuffle([baseline, ...variants], rand) }));
 }
 
 /** Where a sample belongs: engine and provider set (the scope), bench key, variant. */
@@ -77,7 +84,7 @@ export class Samples {
   }
 }
 
-/** Runs the steps of one round: four bursts each, two pair ratios each, recorded under `launch`. */
+/** Runs one round: per step, the order and its mirror; one pair ratio per variant, under `launch`. */
 export async function runRound(
   b: Burster,
   steps: readonly Step[],
@@ -87,21 +94,22 @@ export async function runRound(
   baseline = BASELINE,
 ): Promise<void> {
   for (const s of steps) {
-    const first = s.pattern === "ABBA" ? baseline : s.variant;
-    const second = s.pattern === "ABBA" ? s.variant : baseline;
-    const t1 = await b.burst(first, s.key);
-    const t2 = await b.burst(second, s.key);
-    const t3 = await b.burst(second, s.key);
-    const t4 = await b.burst(first, s.key);
-    if (!(t1 > 0 && t2 > 0 && t3 > 0 && t4 > 0))
-      throw new Error(`${scope} ${s.key}: a burst measured no time (${t1}, ${t2}, ${t3}, ${t4})`);
-    const [a1, v1, v2, a2] = s.pattern === "ABBA" ? [t1, t2, t3, t4] : [t2, t1, t4, t3];
-    samples.addPair(sampleId(scope, s.key, s.variant), launch, v1 / a1);
-    samples.addPair(sampleId(scope, s.key, s.variant), launch, v2 / a2);
-    samples.addBurst(sampleId(scope, s.key, s.variant), launch, v1);
-    samples.addBurst(sampleId(scope, s.key, s.variant), launch, v2);
-    samples.addBurst(sampleId(scope, s.key, baseline), launch, a1);
-    samples.addBurst(sampleId(scope, s.key, baseline), launch, a2);
+    const first = new Map<string, number>();
+    const second = new Map<string, number>();
+    for (const v of s.order) first.set(v, await b.burst(v, s.key));
+    for (let i = s.order.length - 1; i >= 0; i--) second.set(s.order[i], await b.burst(s.order[i], s.key));
+    for (const v of s.order) {
+      const t1 = first.get(v)!;
+      const t2 = second.get(v)!;
+      if (!(t1 > 0 && t2 > 0))
+        throw new Error(`${scope} ${s.key} ${v}: a burst measured no time (${t1}, ${t2})`);
+      samples.addBurst(sampleId(scope, s.key, v), launch, t1);
+      samples.addBurst(sampleId(scope, s.key, v), launch, t2);
+    }
+    const a = first.get(baseline)! * second.get(baseline)!;
+    for (const v of s.order)
+      if (v !== baseline)
+        samples.addPair(sampleId(scope, s.key, v), launch, Math.sqrt((first.get(v)! * second.get(v)!) / a));
   }
 }
 

@@ -290,7 +290,8 @@ export function twoSampleRatioCI(
 export function describeRatio(ci: Pick<RatioCI, "estimate" | "lo" | "hi">, call: Call): string {
   const p = (x: number) => Math.round((x - 1) * 100);
   const signed = (x: number) => (p(x) > 0 ? `+${p(x)}` : p(x) < 0 ? `−${-p(x)}` : "0");
-  if (call === "faster") return `${-p(ci.estimate)}% faster (95% CI ${-p(ci.hi)}–${-p(ci.lo)}%)`;
-  if (call === "slower") return `${p(ci.estimate)}% slower (95% CI ${p(ci.lo)}–${p(ci.hi)}%)`;
+  const num = (x: number) => (x < 0 ? `−${-x}` : String(x));
+  if (call === "faster") return `${-p(ci.estimate)}% faster (95% CI ${num(-p(ci.hi))}–${num(-p(ci.lo))}%)`;
+  if (call === "slower") return `${p(ci.estimate)}% slower (95% CI ${num(p(ci.lo))}–${num(p(ci.hi))}%)`;
   return `≈ (${signed(ci.lo)} to ${signed(ci.hi)}%)`;
 }

@@ -7,10 +7,13 @@ import { type ComparisonRecord, DISPATCH_PATHS } from "./comparison.ts";
 import type { AASummary, TargetSummary } from "./schema.ts";
 import {
   type Call,
+  callOf,
   describeRatio,
   falseCallRate,
   launchCorrectedCI,
+  launchSummary,
   type PooledLaunchVariance,
+  poolLaunchVariance,
 } from "./stats.ts";
 
 const median = (xs: readonly number[]) => {
@@ -49,7 +52,14 @@ export function aaSummaries(comparisons: readonly ComparisonRecord[]): AASummary
   return [...by.entries()].map(([k, cs]) => {
     const [engine, flavour] = k.split("|");
     const disp = cs.filter((c) => DISPATCH_PATHS.includes(c.path) && c.groups?.length);
-    const pooled = disp.length ? launchCorrectedCI(poolGroups(disp), { seed: 1, resamples: 200 }) : null;
+    const tau = poolLaunchVariance(
+      comparisons
+        .filter((c) => c.engine === engine && (c.flavour ?? "") === flavour && c.groups?.length)
+        .map((c, i) => launchSummary(c.groups!, i + 1, 150)),
+    );
+    const pooled = disp.length
+      ? launchCorrectedCI(poolGroups(disp), { pooled: tau, seed: 1, resamples: 200 })
+      : null;
     return {
       engine,
       ...(flavour ? { flavour } : {}),
@@ -126,15 +136,36 @@ export function headline(
     if (last && last.call === c.call) last.cells.push(c);
     else runs.push({ call: c.call, cells: [c] });
   }
+  // Launch-level variance pooled over every cell of the engine and provider set (as the cells'
+  // own intervals are).
+  const pooled =
+    opts.pooled ??
+    poolLaunchVariance(
+      comparisons
+        .filter((c) => c.engine === engine && c.set === cells[0].set && c.groups?.length)
+        .map((c, i) => launchSummary(c.groups!, i + 1, 150)),
+    );
   const parts = runs.map((r) => {
     const ds = r.cells.map((c) => c.degree ?? 0);
     const g = poolGroups(r.cells);
     const ci =
       r.cells.length === 1 || !g.length
         ? r.cells[0].ratio
-        : launchCorrectedCI(g, { pooled: opts.pooled, seed: 1, resamples: 300 });
-    // A merged range keeps its cells' call (each cell was called on its own); the interval shown
-    // is the pooled one of the range.
+        : launchCorrectedCI(g, { pooled, seed: 1, resamples: 300 });
+    // Each cell was called on its own; when the pooled interval of a merged range does not carry
+    // the same call (the cells' effects differ too much to pool), the range of estimates is given.
+    if (r.cells.length > 1 && callOf(ci) !== r.call && r.call !== "≈") {
+      const pcts = r.cells
+        .map((c) => Math.abs(Math.round((c.ratio.estimate - 1) * 100)))
+        .sort((a, b) => a - b);
+      return {
+        ds,
+        text: `${pcts[0]}–${pcts.at(-1)}% ${r.call} (each cell's 95% CI excludes 1)`,
+        call: r.call,
+      };
+    }
+    if (r.cells.length > 1 && r.call === "≈" && callOf(ci) !== "≈")
+      return { ds, text: `≈ in each cell (pooled ${describeRatio(ci, "≈").slice(3, -1)})`, call: r.call };
     return { ds, text: describeRatio(ci, r.call), call: r.call };
   });
   // Lead with the largest range that differs, so the sentence reads "X is n% faster ... at ...".
