@@ -637,12 +637,16 @@ async function measureAll(
             Date.now() +
             Math.max(0, deadline - Date.now()) * (here / Math.max(1, rest + laterScopes + laterLaunches));
           const tPrep = Date.now();
+          await Promise.all(
+            [...children.values()].map((c) =>
+              c.request({ op: "warmup", keys: b.keys, warmupMs: WARMUP_MS[o.mode] }),
+            ),
+          );
           for (const [v, c] of children) {
             const cal = (
               await c.request<{ cal: Record<string, Calibration> }>({
                 op: "prepare",
                 keys: b.keys,
-                warmupMs: WARMUP_MS[o.mode],
                 calibrateMs: CALIBRATE_MS[o.mode],
                 burstMs: BURST_MS[o.mode],
               })

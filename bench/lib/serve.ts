@@ -3,11 +3,14 @@
  * every bench of its provider set, linked to its own dispatcher, answering the runner's commands
  * one JSON line at a time on stdin/stdout (logs go to stderr, stdout carries only replies).
  *
- *   {"op":"prepare","keys":[...],"warmupMs":15,"calibrateMs":10,"burstMs":1}
- *       warm each bench up, then calibrate it with mitata (`measure`: its batching and timer, the
- *       computed parameters, `do_not_optimize` in the bench bodies) and flag it when mitata's rule
- *       says "likely optimised out" (avg per iteration < 1.42 x the no-op's, measured in this
- *       process); the iterations per burst come from mitata's average.
+ *   {"op":"warmup","keys":[...],"warmupMs":15}       run each bench's body for that long (the
+ *       runner warms every process of a block at once: only the JIT tiers care)
+ *   {"op":"prepare","keys":[...],"calibrateMs":10,"burstMs":1}
+ *       calibrate each bench with mitata (`measure`: its timer and sampling, the computed
+ *       parameters, `do_not_optimize` in the bench bodies; no forced GC, which costs more than
+ *       the calibration on a large heap) and flag it when mitata's rule says "likely optimised
+ *       out" (avg per iteration < 1.42 x the no-op's, measured in this process); the iterations
+ *       per burst come from mitata's average. The runner calibrates one process at a time.
  *   {"op":"burst","key":"dispatch-floor/floor-4"}    -> {"ns": <ns per op over one burst>}
  *   {"op":"after","keys":[...]}                      -> each bench's checks and extra figures
  *   {"op":"quit"}
@@ -41,7 +44,8 @@ export interface Calibration {
 }
 
 export type Command =
-  | { op: "prepare"; keys: string[]; warmupMs: number; calibrateMs: number; burstMs: number }
+  | { op: "warmup"; keys: string[]; warmupMs: number }
+  | { op: "prepare"; keys: string[]; calibrateMs: number; burstMs: number }
   | { op: "burst"; key: string }
   | { op: "after"; keys: string[] }
   | { op: "quit" };
@@ -93,12 +97,19 @@ export class Server {
 
   async handle(cmd: Command): Promise<unknown> {
     switch (cmd.op) {
+      case "warmup": {
+        for (const key of cmd.keys) warmup(this.def(key).gen, cmd.warmupMs * 1e6);
+        return { warm: cmd.keys.length };
+      }
       case "prepare": {
         const out: Record<string, Calibration> = {};
         for (const key of cmd.keys) {
           const def = this.def(key);
-          warmup(def.gen, cmd.warmupMs * 1e6);
-          const s = await measure(def.gen, { min_cpu_time: cmd.calibrateMs * 1e6, min_samples: 4 });
+          const s = await measure(def.gen, {
+            min_cpu_time: cmd.calibrateMs * 1e6,
+            min_samples: 4,
+            gc: false,
+          });
           const iters = Math.max(1, Math.round((cmd.burstMs * 1e6) / Math.max(1, s.avg)));
           const { bench, producers } = unpack(def.gen);
           this.prepared.set(key, { def, bench, producers, args: new Array(producers.length), iters });
