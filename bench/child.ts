@@ -8,8 +8,8 @@
  * All scenarios are imported statically so `bun build` can bundle this file for Node.
  */
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { DISPATCH_VARIANT } from "#dispatch";
+import { type Command, type Flag, fail, flag, helpText, parse, UsageError } from "../cli/args.ts";
 import { scenario as baselines } from "./baselines.bench.ts";
 import { scenario as floor, profileFloor } from "./dispatch-floor.bench.ts";
 import { profileSweep, requestedDegrees, scenario as sweep } from "./dispatch-sweep.bench.ts";
@@ -32,30 +32,53 @@ export const SCENARIOS: readonly Scenario[] = [baselines, paths, sweep, floor, r
 
 const MODES: readonly Mode[] = ["quick", "default", "full"];
 
+/** The child's flags (started by bench/run.ts; by hand for a look). */
+export const CHILD_COMMAND = {
+  script: "bench",
+  file: "bench/child.ts",
+  summary: "One measured process of the bench (one engine, one linked dispatcher, one provider set).",
+  flags: {
+    mode: flag.choice<Mode>(MODES, "sampling budget of the one-shot mode, warm-up of the serving one", {
+      default: "default",
+    }),
+    scenarios: flag.str("comma-separated scenarios to set up", {
+      metavar: "list",
+      example: "paths,dispatch-floor",
+    }),
+    filter: flag.custom<RegExp | null>(
+      "only benches whose scenario/id or path matches",
+      (raw, f) => {
+        try {
+          return new RegExp(raw);
+        } catch (e) {
+          return fail(f, `is not a regular expression: ${(e as Error).message}`);
+        }
+      },
+      { default: null, defaultText: "none", metavar: "regex" },
+    ),
+    seed: flag.int("seed of the work sequences", { default: 42, max: 2 ** 31 - 1 }),
+    set: flag.choice(["real", "synthetic", "floor"], "provider set this process is linked to", {
+      default: "real",
+    }),
+    out: flag.str("one-shot mode: write the ChildReport there (default: stdout)", { metavar: "file" }),
+    profile: flag.str("profile mode: write the dispatch counts there, no timing", { metavar: "file" }),
+    serve: flag.bool("serve JSON-line commands on stdin (bench/lib/serve.ts)"),
+  },
+} satisfies Command<Record<string, Flag<unknown>>>;
+
 async function main(): Promise<void> {
-  // Strict: a mistyped flag is an error, not a silently different measurement.
-  const { values: a } = parseArgs({
-    args: process.argv.slice(2),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      mode: { type: "string", default: "default" },
-      scenarios: { type: "string" },
-      filter: { type: "string" },
-      seed: { type: "string", default: "42" },
-      set: { type: "string", default: "real" },
-      out: { type: "string" },
-      profile: { type: "string" },
-      serve: { type: "boolean", default: false },
-    },
-  });
-  const mode = a.mode as Mode;
-  if (!MODES.includes(mode)) throw new Error(`--mode must be one of ${MODES.join(", ")}`);
+  // The shared CLI layer: a mistyped flag is an error, not a silently different measurement.
+  const p = parse(CHILD_COMMAND, process.argv.slice(2));
+  if (p.help) {
+    process.stdout.write(`${helpText(CHILD_COMMAND)}\n`);
+    return;
+  }
+  const a = p.values;
+  const mode = a.mode;
   const names = (a.scenarios ?? SCENARIOS.map((s) => s.name).join(",")).split(",");
-  const filter = a.filter ? new RegExp(a.filter) : null;
-  const seed = Number(a.seed);
-  if (!Number.isInteger(seed)) throw new Error("--seed must be an integer");
-  const set = a.set as string;
+  const filter = a.filter;
+  const seed = a.seed;
+  const set = a.set;
   const out = a.out;
   const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   const engine = isBun ? "bun" : "node";
@@ -75,7 +98,6 @@ async function main(): Promise<void> {
     writeFileSync(profileOut, JSON.stringify({ variant: DISPATCH_VARIANT, ...prof }));
     return;
   }
-  const noop = await measureNoop(mode);
   if (a.serve) {
     const defs = new Map<string, BenchDef>();
     const metas: BenchMeta[] = [];
@@ -108,9 +130,10 @@ async function main(): Promise<void> {
       noop,
       benches: metas,
     };
-    await serveStdio(new Server(defs, noop.avg), ready);
+    await serveStdio(new Server(defs), ready);
     return;
   }
+  const noop = await measureNoop(mode);
   const results: BenchResult[] = [];
   for (const sc of SCENARIOS) {
     if (!names.includes(sc.name)) continue;
@@ -144,5 +167,5 @@ try {
   await main();
 } catch (e) {
   process.stderr.write(`bench child: ${(e as Error).message}\n`);
-  process.exit(2);
+  process.exit(e instanceof UsageError ? 2 : 1);
 }

@@ -9,7 +9,17 @@
  * beside them, the variant / ops-table comparisons (did the verdict move: ratio of ratios).
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import {
+  type Command,
+  type Flag,
+  fail,
+  flag,
+  helpText,
+  howToRun,
+  parse,
+  UsageError,
+  userPath,
+} from "../cli/args.ts";
 import { cellKey } from "./lib/comparison.ts";
 import { parseResults, type ResultsFile } from "./lib/schema.ts";
 import { type Call, callOf, type RatioCI, twoSampleRatioCI } from "./lib/stats.ts";
@@ -113,36 +123,46 @@ export function compareResults(a: ResultsFile, b: ResultsFile, failPct: number |
   return { rows, headlines, regressions: rows.filter((r) => r.regression), unmatched };
 }
 
-const USAGE = `usage: npm run bench -- compare <a.json> <b.json> [--fail-on-regression <pct>]
-
-Per-cell ratios b / a with 95% intervals between two pagepool-bench/2 results files, a headline
-per engine, and with --fail-on-regression PCT exit status 1 when a cell of b is slower than a
-beyond its interval by more than PCT per cent.`;
+/** Compare mode's flags (the shared CLI layer). */
+export const COMPARE_COMMAND = {
+  script: "bench",
+  file: "bench/run.ts",
+  summary:
+    "compare: per-cell ratios b / a with 95% intervals between two pagepool-bench/2 results files, and a headline per engine.",
+  positionals: {
+    usage: "compare <a.json> <b.json>",
+    max: 2,
+    description: "two results files (bench/results/*.json)",
+  },
+  flags: {
+    failOnRegression: flag.custom<number | null>(
+      "exit 1 when a cell of b is slower than a beyond its interval by more than this many per cent",
+      (raw, f) => {
+        const x = Number(raw);
+        if (!(x >= 0 && x < 1000)) fail(f, `must be a percentage >= 0, e.g. 5; got "${raw}"`);
+        return x;
+      },
+      { default: null, defaultText: "off", metavar: "pct", example: "5" },
+    ),
+  },
+} satisfies Command<Record<string, Flag<unknown>>>;
 
 export async function compareMain(argv: readonly string[]): Promise<number> {
   let files: string[];
-  let failPct: number | null = null;
+  let failPct: number | null;
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      options: { "fail-on-regression": { type: "string" }, help: { type: "boolean", short: "h" } },
-    });
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
+    const p = parse(COMPARE_COMMAND, argv);
+    if (p.help) {
+      process.stdout.write(`${helpText(COMPARE_COMMAND)}\n`);
       return 0;
     }
-    if (positionals.length !== 2)
-      throw new Error(`compare needs two results files, got ${positionals.length}`);
-    files = positionals;
-    if (values["fail-on-regression"] !== undefined) {
-      failPct = Number(values["fail-on-regression"]);
-      if (!(failPct >= 0 && failPct < 1000))
-        throw new Error("--fail-on-regression must be a percentage >= 0, e.g. 5");
-    }
+    if (p.positionals.length !== 2)
+      throw new UsageError(`compare needs two results files, got ${p.positionals.length}`);
+    files = p.positionals.map((f) => userPath("bench", f));
+    failPct = p.values.failOnRegression;
   } catch (e) {
-    console.error(`bench compare: ${(e as Error).message}\n${USAGE.split("\n")[0]}`);
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`bench compare: ${e.message}\ntry ${howToRun("bench", "bench/run.ts", "compare --help")}`);
     return 2;
   }
   let a: ResultsFile;

@@ -24,10 +24,22 @@
  * sites have been exercised hot by at most d providers.
  */
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { basename, dirname, join, relative, resolve } from "node:path";
-import { parseArgs as utilParseArgs } from "node:util";
+import { basename, dirname, join, relative } from "node:path";
+import {
+  type Command,
+  type Flag,
+  fail,
+  flag,
+  helpText,
+  howToRun,
+  type Output,
+  openOutput,
+  parse,
+  UsageError,
+  userPath,
+} from "../cli/args.ts";
 import { AA_VARIANT, BASELINE, type ComparisonRecord, DISPATCH_PATHS } from "./lib/comparison.ts";
 import type { Mode } from "./lib/harness.ts";
 import { accounting, failures } from "./lib/merge.ts";
@@ -88,115 +100,160 @@ export interface Options {
   render: string | null;
 }
 
-export class UsageError extends Error {}
+const nameFlag = (raw: string, f: string) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw)) fail(f, `must be a plain file name, got "${raw}"`);
+  return raw;
+};
+const listFlag = (allowed: readonly string[]) => (raw: string, f: string) => {
+  const xs = raw.split(",").filter(Boolean);
+  if (!xs.length) fail(f, "needs a comma-separated list");
+  for (const y of xs)
+    if (!allowed.includes(y)) fail(f, `unknown value "${y}" (one of ${allowed.join(", ")})`);
+  return xs;
+};
 
-export const USAGE = `usage: npm run bench -- [options]
-       npm run bench -- --render <results.json>
-       npm run bench -- compare <a.json> <b.json> [--fail-on-regression <pct>]
-
-Paired, interleaved measurement of every dispatcher variant against ops-table, with an A/A twin.
-
-options:
-  --quick                 2 launches, 1 ms bursts, budget ${BUDGET_S.quick} s (native ${NATIVE_SHARE_S.quick} s of it)
-  --full                  5 launches, every degree 1-16, budget ${BUDGET_S.full} s
-                          (default mode: 3 launches, budget ${BUDGET_S.default} s)
-  --engine LIST           bun,node,native (default: bun,node, and native when a C compiler
-                          is found: $PAGEPOOL_CC or cc)
-  --variant LIST          ${VARIANTS.join(",")} (default: all; --quick leaves out icall-pgo)
-  --filter RE             only benches whose scenario/id or path matches (none: exit 2)
-  --launches N            fresh processes per comparison (default: quick 2, default 3, full 5)
-  --target X              stop a cell at this interval half-width (default 0.02 = ±2%)
-  --budget S              whole-run budget in seconds (default: by mode, as above)
-  --seed N                seed of the work sequences, the schedule and the bootstrap (default 42)
-  --json FILE             also write the results there (- : only the JSON on stdout)
-  --no-pgo                leave out icall-pgo
-  --no-synthetic          leave out degrees that need synthetic providers
-  --no-floor              leave out the dispatch floor
-  --name BASE             report file name instead of the timestamp (sample: needs --overwrite)
-  --overwrite             allow --name to replace an existing report
-  --render FILE           rebuild the report of a results file (no measuring)
-  -h, --help              this text`;
-
-export function parseArgs(argv: readonly string[]): Options {
-  let v: Record<string, string | boolean | undefined>;
-  try {
-    ({ values: v } = utilParseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        quick: { type: "boolean" },
-        full: { type: "boolean" },
-        engine: { type: "string" },
-        variant: { type: "string" },
-        filter: { type: "string" },
-        launches: { type: "string" },
-        target: { type: "string" },
-        budget: { type: "string" },
-        seed: { type: "string" },
-        json: { type: "string" },
-        "no-pgo": { type: "boolean" },
-        "no-synthetic": { type: "boolean" },
-        "no-floor": { type: "boolean" },
-        name: { type: "string" },
-        overwrite: { type: "boolean" },
-        render: { type: "string" },
-        help: { type: "boolean", short: "h" },
+/** The bench command's flags (the shared CLI layer, cli/args.ts: --flag value or --flag=value). */
+export const BENCH_COMMAND = {
+  script: "bench",
+  file: "bench/run.ts",
+  summary:
+    "Paired, interleaved measurement of every dispatcher variant against ops-table (and an A/A twin of ops-table) on Bun and Node, and the native C leg when a C compiler is found.",
+  flags: {
+    quick: flag.bool(
+      `2 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
+    ),
+    full: flag.bool(
+      `5 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 3 launches, ${BUDGET_S.default} s)`,
+    ),
+    engine: flag.custom<string[] | null>("engines to measure", listFlag(ENGINES), {
+      default: null,
+      defaultText: "bun,node, and native when a C compiler is found ($PAGEPOOL_CC or cc)",
+      metavar: "list",
+      example: "node,native",
+    }),
+    variant: flag.custom<string[] | null>(
+      "dispatcher variants (ops-table is always measured)",
+      listFlag(VARIANTS),
+      {
+        default: null,
+        defaultText: "all; --quick leaves out icall-pgo",
+        metavar: "list",
+        example: "if-chain",
       },
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message.replace(/\. To specify a positional.*$/s, ""));
-  }
-  if (v.help) throw new UsageError("help");
+    ),
+    filter: flag.custom<string | null>(
+      "only benches whose scenario/id or path matches (nothing matched: exit 2)",
+      (raw, f) => {
+        try {
+          new RegExp(raw);
+        } catch (e) {
+          fail(f, `is not a regular expression: ${(e as Error).message}`);
+        }
+        return raw;
+      },
+      { default: null, defaultText: "none", metavar: "regex", example: "floor" },
+    ),
+    launches: flag.int("fresh processes per comparison", {
+      default: 0,
+      defaultText: "quick 2, default 3, full 5",
+      min: 1,
+      max: 20,
+    }),
+    target: flag.custom(
+      "stop a cell once its interval half-width is below this",
+      (raw, f) => {
+        const x = Number(raw);
+        if (!(x > 0 && x < 1)) fail(f, `must be a fraction in (0, 1), e.g. 0.02 for ±2%; got "${raw}"`);
+        return x;
+      },
+      { default: 0.02, metavar: "fraction", example: "0.03" },
+    ),
+    budget: flag.int("whole-run budget", {
+      default: 0,
+      defaultText: `quick ${BUDGET_S.quick}, default ${BUDGET_S.default}, full ${BUDGET_S.full}`,
+      min: 10,
+      max: 86400,
+      metavar: "seconds",
+    }),
+    seed: flag.int("seed of the work sequences, the schedule and the bootstrap", {
+      default: 42,
+      max: 2 ** 31 - 1,
+    }),
+    json: flag.str("also write the results there (- : only the JSON on stdout, progress on stderr)", {
+      metavar: "file",
+      example: "out.json",
+    }),
+    noPgo: flag.bool("leave out icall-pgo"),
+    noSynthetic: flag.bool("leave out the degrees that need synthetic providers"),
+    noFloor: flag.bool("leave out the dispatch floor"),
+    name: flag.custom<string | null>("report file name instead of the start time", nameFlag, {
+      default: null,
+      defaultText: "the start time",
+      metavar: "base",
+      example: "mine",
+    }),
+    overwrite: flag.bool("let --name replace an existing report (the committed sample needs it)"),
+    render: flag.str("rebuild the report of a results file, no measuring", {
+      metavar: "file",
+      example: "bench/results/sample.json",
+    }),
+  },
+  epilog: () =>
+    [
+      "compare mode:",
+      `  ${howToRun("bench", "bench/run.ts", "compare <a.json> <b.json> [--fail-on-regression <pct>]")}`,
+      "  per-cell ratios b/a with intervals, a headline per engine; exit 1 with --fail-on-regression",
+      "  when a cell of b is slower than a beyond its interval by more than pct per cent.",
+    ].join("\n"),
+} satisfies Command<Record<string, Flag<unknown>>>;
+
+/** Parses the bench command line (throws the shared UsageError); `help` is set on --help. */
+export function parseArgs(argv: readonly string[]): Options & { help: boolean } {
+  const p = parse(BENCH_COMMAND, argv);
+  if (p.help) return { help: true, ...defaults("default") };
+  const v = p.values;
   if (v.quick && v.full) throw new UsageError("--quick and --full exclude each other");
   const mode: Mode = v.quick ? "quick" : v.full ? "full" : "default";
-  const list = (x: string, allowed: readonly string[], what: string) => {
-    const xs = x.split(",").filter(Boolean);
-    if (!xs.length) throw new UsageError(`--${what} needs a value`);
-    for (const y of xs)
-      if (!allowed.includes(y)) throw new UsageError(`unknown ${what} "${y}" (one of ${allowed.join(", ")})`);
-    return xs;
-  };
-  const int = (x: string | undefined, what: string, lo: number, hi: number, def: number) => {
-    if (x === undefined) return def;
-    const n = Number(x);
-    if (!Number.isInteger(n) || n < lo || n > hi)
-      throw new UsageError(`--${what} must be an integer in [${lo}, ${hi}]`);
-    return n;
-  };
-  const filter = (v.filter as string | undefined) ?? null;
-  if (filter !== null)
-    try {
-      new RegExp(filter);
-    } catch (e) {
-      throw new UsageError(`--filter: ${(e as Error).message}`);
-    }
-  const target = v.target === undefined ? 0.02 : Number(v.target);
-  if (!(target > 0 && target < 1)) throw new UsageError("--target must be a number in (0, 1), e.g. 0.02");
-  const name = (v.name as string | undefined) ?? null;
-  if (name !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name))
-    throw new UsageError("--name must be a plain file name");
-  let variants = v.variant
-    ? list(v.variant as string, VARIANTS, "variant")
-    : VARIANTS.filter((x) => mode !== "quick" || x !== "icall-pgo");
-  if (v["no-pgo"]) variants = variants.filter((x) => x !== "icall-pgo");
+  let variants: string[] = v.variant ?? VARIANTS.filter((x) => mode !== "quick" || x !== "icall-pgo");
+  if (v.noPgo) variants = variants.filter((x) => x !== "icall-pgo");
   if (!variants.includes(BASELINE)) variants = [BASELINE, ...variants];
   return {
+    help: false,
     mode,
-    engines: v.engine ? list(v.engine as string, ENGINES, "engine") : ["bun", "node", "native"],
-    enginesExplicit: v.engine !== undefined,
+    engines: v.engine ?? ["bun", "node", "native"],
+    enginesExplicit: v.engine !== null,
     variants,
-    filter,
-    launches: int(v.launches as string | undefined, "launches", 1, 20, LAUNCHES[mode]),
-    target,
-    budgetS: int(v.budget as string | undefined, "budget", 10, 24 * 3600, BUDGET_S[mode]),
-    seed: int(v.seed as string | undefined, "seed", -(2 ** 31), 2 ** 31 - 1, 42),
-    json: (v.json as string | undefined) ?? null,
-    synthetic: !v["no-synthetic"],
-    floor: !v["no-floor"],
-    name,
-    overwrite: Boolean(v.overwrite),
-    render: (v.render as string | undefined) ?? null,
+    filter: v.filter,
+    launches: v.launches || LAUNCHES[mode],
+    target: v.target,
+    budgetS: v.budget || BUDGET_S[mode],
+    seed: v.seed,
+    json: v.json ?? null,
+    synthetic: !v.noSynthetic,
+    floor: !v.noFloor,
+    name: v.name,
+    overwrite: v.overwrite,
+    render: v.render ?? null,
+  };
+}
+
+function defaults(mode: Mode): Options {
+  return {
+    mode,
+    engines: ["bun", "node", "native"],
+    enginesExplicit: false,
+    variants: [...VARIANTS],
+    filter: null,
+    launches: LAUNCHES[mode],
+    target: 0.02,
+    budgetS: BUDGET_S[mode],
+    seed: 42,
+    json: null,
+    synthetic: true,
+    floor: true,
+    name: null,
+    overwrite: false,
+    render: null,
   };
 }
 
@@ -642,21 +699,23 @@ async function measureAll(
               c.request({ op: "warmup", keys: b.keys, warmupMs: WARMUP_MS[o.mode] }),
             ),
           );
-          for (const [v, c] of children) {
-            const cal = (
-              await c.request<{ cal: Record<string, Calibration> }>({
+          const cals = await Promise.all(
+            [...children.entries()].map(async ([v, c]) => {
+              const r = await c.request<{ cal: Record<string, Calibration> }>({
                 op: "prepare",
                 keys: b.keys,
-                calibrateMs: CALIBRATE_MS[o.mode],
+                calibrateMs: launch === 0 ? CALIBRATE_MS[o.mode] : 0,
                 burstMs: BURST_MS[o.mode],
-              })
-            ).cal;
+              });
+              return [v, r.cal] as const;
+            }),
+          );
+          for (const [v, cal] of cals)
             for (const [k, x] of Object.entries(cal))
               if (x.optimisedOut) {
                 const id = sampleId(scope, k, v);
                 flags.set(id, { ...flags.get(id), optimisedOut: true });
               }
-          }
           const tRounds = Date.now();
           let rounds = 0;
           for (;;) {
@@ -814,42 +873,32 @@ async function rerender(file: string): Promise<number> {
   return r.failures.length ? 1 : 0;
 }
 
-/** Fails early (before any work) when --json cannot be written. */
-function checkWritable(file: string): void {
-  const dir = dirname(resolve(file));
-  try {
-    accessSync(dir, constants.W_OK);
-    if (existsSync(file)) accessSync(file, constants.W_OK);
-  } catch (e) {
-    throw new UsageError(
-      `--json ${file}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-    );
-  }
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "compare") {
     const { compareMain } = await import("./compare.ts");
     return compareMain(argv.slice(1));
   }
   let o: Options;
+  let output: Output | null = null;
   try {
-    o = parseArgs(argv);
-    if (o.json && o.json !== "-") checkWritable(o.json);
+    const parsed = parseArgs(argv);
+    if (parsed.help) {
+      process.stdout.write(`${helpText(BENCH_COMMAND)}\n`);
+      return 0;
+    }
+    o = parsed;
+    // --json is checked before any work; the results are never lost to an output error (Output).
+    if (o.json) output = openOutput("bench", "--json", o.json, "bench");
     if (o.name && !o.overwrite && existsSync(join(BENCH_DIR, "results", `${o.name}.json`)))
       throw new UsageError(
         `--name ${o.name}: bench/results/${o.name}.json exists${o.name === "sample" ? " (the committed sample)" : ""}; add --overwrite to replace it`,
       );
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    if (e.message === "help") {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    console.error(`bench: ${e.message}\n${USAGE.split("\n")[0]} (--help for all options)`);
+    console.error(`bench: ${e.message}\ntry ${howToRun("bench", "bench/run.ts", "--help")}`);
     return 2;
   }
-  if (o.render) return rerender(o.render);
+  if (o.render) return rerender(userPath("bench", o.render));
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const mach0 = machine();
@@ -974,21 +1023,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     writeFileSync(`${base}.json`, jsonText);
     log(`bench: could not write bench/results (${(e as Error).message}); results saved to ${base}.json`);
   }
-  let status = results.failures.length ? 1 : 0;
-  if (o.json === "-") process.stdout.write(jsonText);
-  else if (o.json)
-    try {
-      writeFileSync(o.json, jsonText);
-    } catch (e) {
-      log(
-        `bench: --json ${o.json}: ${(e as Error).message} (results are in ${relative(ROOT, `${base}.json`)})`,
-      );
-      status = 1;
-    }
+  const status = results.failures.length ? 1 : 0;
+  const jsonAt = output ? output.write(jsonText) : null;
   const charts = await writeReport(results, base);
   log(terminalSummary(results));
   log(
-    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${o.json && o.json !== "-" ? `, ${o.json}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${relative(process.cwd(), jsonAt)}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
   process.off("SIGINT", onInt);
   return status;

@@ -9,8 +9,12 @@
  *       calibrate each bench with mitata (`measure`: its timer and sampling, the computed
  *       parameters, `do_not_optimize` in the bench bodies; no forced GC, which costs more than
  *       the calibration on a large heap) and flag it when mitata's rule says "likely optimised
- *       out" (avg per iteration < 1.42 x the no-op's, measured in this process); the iterations
- *       per burst come from mitata's average. The runner calibrates one process at a time.
+ *       out" (avg per iteration < 1.42 x a no-op's measured with the same options in the same
+ *       call, mitata's own rule and measurement); mitata's average
+ *       gives the first guess of the iterations per burst, refined on the burst loop itself.
+ *       calibrateMs 0 skips mitata (the runner runs it in the first launch only: it costs ~70 ms
+ *       per bench and process, and whether the engine folded a bench away is a property of the
+ *       code and the engine, not of the launch).
  *   {"op":"burst","key":"dispatch-floor/floor-4"}    -> {"ns": <ns per op over one burst>}
  *   {"op":"after","keys":[...]}                      -> each bench's checks and extra figures
  *   {"op":"quit"}
@@ -90,10 +94,7 @@ function burst(p: Prepared): number {
 
 export class Server {
   private readonly prepared = new Map<string, Prepared>();
-  constructor(
-    private readonly defs: Map<string, BenchDef>,
-    private readonly noopAvg: number,
-  ) {}
+  constructor(private readonly defs: Map<string, BenchDef>) {}
 
   async handle(cmd: Command): Promise<unknown> {
     switch (cmd.op) {
@@ -103,17 +104,34 @@ export class Server {
       }
       case "prepare": {
         const out: Record<string, Calibration> = {};
+        const burstNs = cmd.burstMs * 1e6;
+        let noop: number | undefined;
         for (const key of cmd.keys) {
           const def = this.def(key);
-          const s = await measure(def.gen, {
-            min_cpu_time: cmd.calibrateMs * 1e6,
-            min_samples: 4,
-            gc: false,
-          });
-          const iters = Math.max(1, Math.round((cmd.burstMs * 1e6) / Math.max(1, s.avg)));
           const { bench, producers } = unpack(def.gen);
-          this.prepared.set(key, { def, bench, producers, args: new Array(producers.length), iters });
-          out[key] = { avgIterNs: s.avg, iters, optimisedOut: s.avg < OPTIMISED_OUT_FACTOR * this.noopAvg };
+          const p: Prepared = { def, bench, producers, args: new Array(producers.length), iters: 1 };
+          let avgIterNs = Number.NaN;
+          let optimisedOut = false;
+          if (cmd.calibrateMs > 0) {
+            const opts = { min_cpu_time: cmd.calibrateMs * 1e6, min_samples: 4, gc: false as const };
+            const s = await measure(def.gen, opts);
+            // mitata's rule against a no-op measured the same way, now (a no-op measured at
+            // start-up on a busy machine can read slower than a real bench measured later).
+            noop ??= (await measure(() => {}, opts)).avg;
+            avgIterNs = s.avg;
+            optimisedOut = s.avg < OPTIMISED_OUT_FACTOR * noop;
+            p.iters = Math.max(1, Math.round(burstNs / Math.max(1, s.avg)));
+          }
+          // mitata's short calibration runs its freshly compiled loop before the optimising
+          // tiers have it, so its average overstates the warm cost several times over: the burst
+          // length is refined on the burst loop itself (three rounds, each step clamped to x10).
+          for (let r = 0; r < 3; r++) {
+            const ns = burst(p) * p.iters * def.ops;
+            const f = Math.min(10, Math.max(0.1, burstNs / Math.max(1, ns)));
+            p.iters = Math.max(1, Math.round(p.iters * f));
+          }
+          this.prepared.set(key, p);
+          out[key] = { avgIterNs, iters: p.iters, optimisedOut };
         }
         return { cal: out };
       }
