@@ -127,7 +127,6 @@ async function main(): Promise<void> {
       variant: DISPATCH_VARIANT,
       set,
       versions,
-      noop,
       benches: metas,
     };
     await serveStdio(new Server(defs), ready);
