@@ -1,31 +1,54 @@
 /**
- * `bun run bench`: measures every dispatcher variant on Bun (JavaScriptCore) and Node (V8), each
- * (variant, engine, provider set) in its own process (JIT feedback from one variant would pollute
- * the next in one process), repeated with the order shuffled, then merges, prints the verdict and
- * the cost accounting, and writes bench/results/<timestamp>.{json,md} with SVG charts.
+ * `npm run bench`: measures every dispatcher variant against ops-table on Bun (JavaScriptCore) and
+ * Node (V8), and the native C leg when a C compiler is found, by paired interleaved bursts, and
+ * ends with one headline sentence per engine, the grid of intervals, the A/A calibration and the
+ * cost accounting; writes bench/results/<timestamp>.{json,md} with SVG charts.
  *
- *   bun run bench [--quick | --full] [--engine bun,node] [--variant if-chain,...] [--filter re]
- *                 [--reps N] [--seed N] [--json out.json] [--no-pgo] [--no-synthetic] [--no-floor]
- *                 [--name sample]
- *   bun run bench --render bench/results/sample.json   # rebuild a report from its results file
+ *   npm run bench -- [--quick | --full] [--engine bun,node,native] [--variant if-chain,...]
+ *                    [--filter re] [--launches N] [--target 0.02] [--budget S] [--seed N]
+ *                    [--json out.json | --json -] [--no-pgo] [--no-synthetic] [--no-floor]
+ *                    [--name base [--overwrite]]
+ *   npm run bench -- --render bench/results/x.json   # rebuild a report from its results file
+ *   npm run bench -- compare a.json b.json [--fail-on-regression PCT]
  *
- * Linking: the real set is the project's generated dispatchers, picked by import condition
- * (Bun runs bench/child.ts with --conditions=<variant>; Node runs a bundle made by Bun.build with
- * the same conditions, not minified). The synthetic set (synthetic providers rendered from the
- * scaffold template, to reach 8 and 16 providers) and the profile-guided icall-wrapper ("icall-pgo")
- * are emitted by codegen into bench/.synthetic/ and linked by bundling with `#dispatch`
- * redirected to them, for both engines. The floor set (floor providers rendered from
- * bench/templates/floor-provider.ts.hbs, codegen's dispatchers over them alone, and its own
- * profile-guided build) is linked the same way and runs only the dispatch-floor scenario.
+ * The method (issue 10): per engine and provider set, one long-lived child per variant, each
+ * linked to its own dispatcher (Bun: import condition; Node and the generated sets: a bundle with
+ * `#dispatch` redirected), plus a second, separately linked ops-table ("ops-table#2", the A/A
+ * twin). The runner drives them over stdin/stdout (bench/lib/serve.ts): short bursts of ops-table
+ * and of a variant in ABBA/BAAB quartets in random order (bench/lib/schedule.ts), so the two
+ * bursts of a pair see the same machine state; the figure of merit is the distribution of pair
+ * ratios, per launch; several launches (fresh processes) sample process-level effects. Rounds run
+ * until every cell's interval is below --target or the mode's budget is spent (adaptive). Benches
+ * are run in blocks in the order the old one-shot child ran them (baselines and paths, then the
+ * dispatch degrees ascending, then returns and end to end), so at degree d the dispatch call
+ * sites have been exercised hot by at most d providers.
  */
-import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { basename, join, relative } from "node:path";
-import type { ChildReport, Mode } from "./lib/harness.ts";
-import { accounting, type Figure, failures, mergeRuns, type RunRecord, verdict } from "./lib/merge.ts";
-import { markdownReport, type ResultsFile, renderCharts, terminalSummary } from "./lib/report.ts";
-import { mulberry32, shuffle } from "./lib/rng.ts";
+import { basename, dirname, join, relative } from "node:path";
+import {
+  type Command,
+  type Flag,
+  fail,
+  flag,
+  helpText,
+  howToRun,
+  type Output,
+  openOutput,
+  parse,
+  UsageError,
+  userPath,
+} from "../cli/args.ts";
+import { AA_VARIANT, BASELINE, type ComparisonRecord, DISPATCH_PATHS } from "./lib/comparison.ts";
+import type { Mode } from "./lib/harness.ts";
+import { accounting, failures } from "./lib/merge.ts";
+import { ServingChild } from "./lib/proc.ts";
+import { markdownReport, renderCharts, terminalSummary } from "./lib/report.ts";
+import { mulberry32 } from "./lib/rng.ts";
+import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } from "./lib/schedule.ts";
+import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
+import type { BenchMeta, Calibration } from "./lib/serve.ts";
 import {
   BENCH_DIR,
   dispatchFile,
@@ -36,91 +59,202 @@ import {
   writeFloorProviders,
   writeSyntheticProviders,
 } from "./lib/synthetic.ts";
+import { aaSummaries, headline, targetSummary } from "./lib/verdict.ts";
 
 export const VARIANTS = ["ops-table", "if-chain", "icall-wrapper", "icall-pgo"] as const;
-export const ENGINES = ["bun", "node"] as const;
-const SWEEP_DEGREES = [1, 2, 4, 8, 16];
+export const ENGINES = ["bun", "node", "native"] as const;
+/** Degrees that cross the engines' thresholds: V8 megamorphic past 4, JSC's limits 5 and 8. */
+export const DEGREES = [1, 2, 3, 4, 5, 6, 8, 9, 12, 16];
+const FULL_DEGREES = Array.from({ length: 16 }, (_, i) => i + 1);
 const MAX_SYNTHETIC_DEGREE = 16;
 /** Floor providers generated for the dispatch floor (bench/templates/floor-provider.ts.hbs). */
 const FLOOR_PROVIDERS = 16;
 
+/** Whole-run budgets, seconds (the native leg's share included), and the native leg's share. */
+export const BUDGET_S: Record<Mode, number> = { quick: 105, default: 540, full: 1680 };
+export const NATIVE_SHARE_S: Record<Mode, number> = { quick: 35, default: 90, full: 240 };
+export const LAUNCHES: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
+/** Burst length, warm-up and mitata calibration per bench per process, ms. */
+const BURST_MS: Record<Mode, number> = { quick: 1, default: 2, full: 2 };
+const WARMUP_MS: Record<Mode, number> = { quick: 15, default: 40, full: 100 };
+const CALIBRATE_MS: Record<Mode, number> = { quick: 8, default: 20, full: 40 };
+/** Rounds every block gets in every launch, whatever the budget: every cell has an interval. */
+const MIN_ROUNDS = 3;
+
 export interface Options {
   mode: Mode;
   engines: string[];
+  /** True when --engine was given (native then runs even without a compiler, to say why not). */
+  enginesExplicit: boolean;
   variants: string[];
   filter: string | null;
-  reps: number;
+  launches: number;
+  target: number;
+  budgetS: number;
   seed: number;
   json: string | null;
   synthetic: boolean;
-  /** Measure the dispatch floor (its own provider set; --no-floor skips it). */
   floor: boolean;
-  /** Base name of the written report (default: the start time). */
   name: string | null;
-  /** Re-render the report of an existing results file instead of measuring. */
+  overwrite: boolean;
   render: string | null;
 }
 
-const REPS: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
+const nameFlag = (raw: string, f: string) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(raw)) fail(f, `must be a plain file name, got "${raw}"`);
+  return raw;
+};
+const listFlag = (allowed: readonly string[]) => (raw: string, f: string) => {
+  const xs = raw.split(",").filter(Boolean);
+  if (!xs.length) fail(f, "needs a comma-separated list");
+  for (const y of xs)
+    if (!allowed.includes(y)) fail(f, `unknown value "${y}" (one of ${allowed.join(", ")})`);
+  return xs;
+};
 
-export function parseArgs(argv: readonly string[]): Options {
-  const o: Options = {
-    mode: "default",
-    engines: [...ENGINES],
+/** The bench command's flags (the shared CLI layer, cli/args.ts: --flag value or --flag=value). */
+export const BENCH_COMMAND = {
+  script: "bench",
+  file: "bench/run.ts",
+  summary:
+    "Paired, interleaved measurement of every dispatcher variant against ops-table (and an A/A twin of ops-table) on Bun and Node, and the native C leg when a C compiler is found.",
+  flags: {
+    quick: flag.bool(
+      `2 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
+    ),
+    full: flag.bool(
+      `5 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 3 launches, ${BUDGET_S.default} s)`,
+    ),
+    engine: flag.custom<string[] | null>("engines to measure", listFlag(ENGINES), {
+      default: null,
+      defaultText: "bun,node, and native when a C compiler is found ($PAGEPOOL_CC or cc)",
+      metavar: "list",
+      example: "node,native",
+    }),
+    variant: flag.custom<string[] | null>(
+      "dispatcher variants (ops-table is always measured)",
+      listFlag(VARIANTS),
+      {
+        default: null,
+        defaultText: "all; --quick leaves out icall-pgo",
+        metavar: "list",
+        example: "if-chain",
+      },
+    ),
+    filter: flag.custom<string | null>(
+      "only benches whose scenario/id or path matches (nothing matched: exit 2)",
+      (raw, f) => {
+        try {
+          new RegExp(raw);
+        } catch (e) {
+          fail(f, `is not a regular expression: ${(e as Error).message}`);
+        }
+        return raw;
+      },
+      { default: null, defaultText: "none", metavar: "regex", example: "floor" },
+    ),
+    launches: flag.int("fresh processes per comparison", {
+      default: 0,
+      defaultText: "quick 2, default 3, full 5",
+      min: 1,
+      max: 20,
+    }),
+    target: flag.custom(
+      "stop a cell once its interval half-width is below this",
+      (raw, f) => {
+        const x = Number(raw);
+        if (!(x > 0 && x < 1)) fail(f, `must be a fraction in (0, 1), e.g. 0.02 for ±2%; got "${raw}"`);
+        return x;
+      },
+      { default: 0.02, metavar: "fraction", example: "0.03" },
+    ),
+    budget: flag.int("whole-run budget", {
+      default: 0,
+      defaultText: `quick ${BUDGET_S.quick}, default ${BUDGET_S.default}, full ${BUDGET_S.full}`,
+      min: 10,
+      max: 86400,
+      metavar: "seconds",
+    }),
+    seed: flag.int("seed of the work sequences, the schedule and the bootstrap", {
+      default: 42,
+      max: 2 ** 31 - 1,
+    }),
+    json: flag.str("also write the results there (- : only the JSON on stdout, progress on stderr)", {
+      metavar: "file",
+      example: "out.json",
+    }),
+    noPgo: flag.bool("leave out icall-pgo"),
+    noSynthetic: flag.bool("leave out the degrees that need synthetic providers"),
+    noFloor: flag.bool("leave out the dispatch floor"),
+    name: flag.custom<string | null>("report file name instead of the start time", nameFlag, {
+      default: null,
+      defaultText: "the start time",
+      metavar: "base",
+      example: "mine",
+    }),
+    overwrite: flag.bool("let --name replace an existing report (the committed sample needs it)"),
+    render: flag.str("rebuild the report of a results file, no measuring", {
+      metavar: "file",
+      example: "bench/results/sample.json",
+    }),
+  },
+  epilog: () =>
+    [
+      "compare mode:",
+      `  ${howToRun("bench", "bench/run.ts", "compare <a.json> <b.json> [--fail-on-regression <pct>]")}`,
+      "  per-cell ratios b/a with intervals, a headline per engine; exit 1 with --fail-on-regression",
+      "  when a cell of b is slower than a beyond its interval by more than pct per cent.",
+    ].join("\n"),
+} satisfies Command<Record<string, Flag<unknown>>>;
+
+/** Parses the bench command line (throws the shared UsageError); `help` is set on --help. */
+export function parseArgs(argv: readonly string[]): Options & { help: boolean } {
+  const p = parse(BENCH_COMMAND, argv);
+  if (p.help) return { help: true, ...defaults("default") };
+  const v = p.values;
+  if (v.quick && v.full) throw new UsageError("--quick and --full exclude each other");
+  const mode: Mode = v.quick ? "quick" : v.full ? "full" : "default";
+  let variants: string[] = v.variant ?? VARIANTS.filter((x) => mode !== "quick" || x !== "icall-pgo");
+  if (v.noPgo) variants = variants.filter((x) => x !== "icall-pgo");
+  if (!variants.includes(BASELINE)) variants = [BASELINE, ...variants];
+  return {
+    help: false,
+    mode,
+    engines: v.engine ?? ["bun", "node", "native"],
+    enginesExplicit: v.engine !== null,
+    variants,
+    filter: v.filter,
+    launches: v.launches || LAUNCHES[mode],
+    target: v.target,
+    budgetS: v.budget || BUDGET_S[mode],
+    seed: v.seed,
+    json: v.json ?? null,
+    synthetic: !v.noSynthetic,
+    floor: !v.noFloor,
+    name: v.name,
+    overwrite: v.overwrite,
+    render: v.render ?? null,
+  };
+}
+
+function defaults(mode: Mode): Options {
+  return {
+    mode,
+    engines: ["bun", "node", "native"],
+    enginesExplicit: false,
     variants: [...VARIANTS],
     filter: null,
-    reps: 0,
+    launches: LAUNCHES[mode],
+    target: 0.02,
+    budgetS: BUDGET_S[mode],
     seed: 42,
     json: null,
     synthetic: true,
     floor: true,
     name: null,
+    overwrite: false,
     render: null,
   };
-  let pgo = true;
-  const list = (v: string | undefined, allowed: readonly string[], what: string) => {
-    if (!v) throw new Error(`--${what} needs a value`);
-    const xs = v.split(",").filter(Boolean);
-    for (const x of xs)
-      if (!allowed.includes(x)) throw new Error(`unknown ${what} "${x}" (one of ${allowed.join(", ")})`);
-    return xs;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--quick") o.mode = "quick";
-    else if (a === "--full") o.mode = "full";
-    else if (a === "--engine") o.engines = list(val(), ENGINES, "engine");
-    else if (a === "--variant") o.variants = list(val(), VARIANTS, "variant");
-    else if (a === "--filter") {
-      o.filter = val();
-      new RegExp(o.filter); // throws on a bad pattern, before anything runs
-    } else if (a === "--reps") {
-      o.reps = Number(val());
-      if (!Number.isInteger(o.reps) || o.reps < 1 || o.reps > 50)
-        throw new Error("--reps must be an integer in [1, 50]");
-    } else if (a === "--seed") {
-      o.seed = Number(val());
-      if (!Number.isInteger(o.seed)) throw new Error("--seed must be an integer");
-    } else if (a === "--json") o.json = val();
-    else if (a === "--no-pgo") pgo = false;
-    else if (a === "--name") {
-      o.name = val();
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(o.name))
-        throw new Error("--name must be a plain file name");
-    } else if (a === "--no-synthetic") o.synthetic = false;
-    else if (a === "--no-floor") o.floor = false;
-    else if (a === "--render") o.render = val();
-    else if (a === "--help" || a === "-h") throw new Error("help");
-    else throw new Error(`unknown argument ${a}`);
-  }
-  if (!pgo) o.variants = o.variants.filter((v) => v !== "icall-pgo");
-  if (o.reps === 0) o.reps = REPS[o.mode];
-  return o;
 }
 
 /**
@@ -134,14 +268,35 @@ export function setWanted(filter: string | null, ids: readonly string[], paths: 
   return ids.some((id) => re.test(id)) || paths.some((p) => re.test(p));
 }
 
-interface Job {
-  engine: string;
-  variant: string;
-  set: string;
-  rep: number;
-  /** argv to spawn */
-  cmd: string[];
-  env: Record<string, string>;
+/** The C compiler the native leg would use, or null: $PAGEPOOL_CC, else cc. */
+export function findCompiler(env: Record<string, string | undefined> = process.env): string | null {
+  const cc = env.PAGEPOOL_CC || "cc";
+  const r = spawnSync(cc, ["--version"], { stdio: "ignore" });
+  return r.status === 0 ? cc : null;
+}
+
+/**
+ * Blocks of one provider set in run order: the set's bench keys grouped so that a block's cells
+ * are interleaved with each other and nothing else (the dispatch degrees ascending, each its own
+ * block; fixed paths before, returns and end to end after).
+ */
+export function blocksOf(metas: readonly BenchMeta[]): Array<{ name: string; keys: string[] }> {
+  const rank = (m: BenchMeta) =>
+    m.scenario === "baselines" || m.scenario === "paths"
+      ? 0
+      : m.scenario === "return-paths" || m.scenario === "e2e-napi"
+        ? 1000
+        : 1 + m.degree;
+  const by = new Map<number, string[]>();
+  for (const m of metas) {
+    const r = rank(m);
+    let g = by.get(r);
+    if (!g) by.set(r, (g = []));
+    g.push(m.key);
+  }
+  return [...by.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([r, keys]) => ({ name: r === 0 ? "paths" : r === 1000 ? "returns+e2e" : `degree ${r - 1}`, keys }));
 }
 
 function bunBin(): string {
@@ -176,24 +331,17 @@ export async function bundle(
   writeFileSync(outFile, await r.outputs[0].text());
 }
 
-function runChild(job: Job, out: string, onLine: (l: string) => void): Promise<void> {
+/** Runs a helper child (profiling) to completion; throws with its stderr on failure. */
+function runQuiet(cmd: string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolveP, reject) => {
-    const p = spawn(job.cmd[0], [...job.cmd.slice(1), "--out", out], {
+    const r = spawnSync(cmd[0], cmd.slice(1), {
       cwd: ROOT,
-      env: { ...process.env, ...job.env, NO_COLOR: "1" },
-      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...env },
+      encoding: "utf8",
     });
-    let err = "";
-    p.stderr.setEncoding("utf8");
-    p.stderr.on("data", (d: string) => {
-      err += d;
-      for (const l of d.split("\n")) if (l.trim()) onLine(l.trim());
-    });
-    p.on("error", reject);
-    p.on("exit", (code, sig) => {
-      if (code === 0) resolveP();
-      else reject(new Error(`${job.cmd.join(" ")} exited ${code ?? sig}:\n${err.slice(-2000)}`));
-    });
+    if (r.status === 0) resolveP();
+    else
+      reject(new Error(`${cmd.join(" ")} exited ${r.status ?? r.signal}:\n${(r.stderr ?? "").slice(-2000)}`));
   });
 }
 
@@ -201,37 +349,6 @@ interface SweepProfile {
   rigs: string[];
   skipped: string[];
   counts: Record<string, Record<string, number>>;
-}
-
-/** Runs a helper child (profiling) to completion; throws with its stderr on failure. */
-function runQuiet(cmd: string[], env: Record<string, string>): Promise<void> {
-  return new Promise((resolveP, reject) => {
-    const p = spawn(cmd[0], cmd.slice(1), {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let err = "";
-    p.stderr.setEncoding("utf8");
-    p.stderr.on("data", (d: string) => {
-      err += d;
-    });
-    p.on("error", reject);
-    p.on("exit", (code) =>
-      code === 0 ? resolveP() : reject(new Error(`${cmd.join(" ")} exited ${code}:\n${err.slice(-2000)}`)),
-    );
-  });
-}
-
-function machine(): ResultsFile["machine"] {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? "unknown",
-    cores: cpus.length,
-    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
-    os: `${os.type()} ${os.release()}`,
-    arch: `${process.arch}-${process.platform}`,
-  };
 }
 
 function pkgVersion(name: string): string {
@@ -246,69 +363,35 @@ function nodeBin(): string {
   return process.env.BENCH_NODE ?? "node";
 }
 
-/**
- * `--render <results.json>`: rebuilds the verdict, accounting and failures from the file's
- * figures with the current logic and rewrites its markdown and charts beside it (no measuring).
- */
-async function rerender(file: string): Promise<number> {
-  const r = JSON.parse(readFileSync(file, "utf8")) as ResultsFile;
-  if (r.schema !== "pagepool-bench/1" || !Array.isArray(r.figures)) {
-    console.error(`bench: ${file} is not a pagepool-bench/1 results file`);
-    return 2;
-  }
-  r.verdict = verdict(r.figures);
-  r.accounting = accounting(r.figures);
-  r.failures = [...r.failures.filter((f) => !f.includes(": likely optimised out")), ...failures(r.figures)];
-  r.failures = [...new Set(r.failures)];
-  writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
-  await writeReport(r, file.replace(/\.json$/, ""));
-  process.stdout.write(`${terminalSummary(r)}\n`);
-  return r.failures.length ? 1 : 0;
+function machine(): Omit<ResultsFile["machine"], "loadavgEnd"> {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? "unknown",
+    cores: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    os: `${os.type()} ${os.release()}`,
+    arch: `${process.arch}-${process.platform}`,
+    loadavgStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
 }
 
-/** Writes <base>.md and the charts in <base>/; returns the chart file names. */
-async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
-  const chartDir = base;
-  mkdirSync(chartDir, { recursive: true });
-  let charts: string[] = [];
-  try {
-    const svgs = await renderCharts(r.figures);
-    for (const [name, svg] of svgs) writeFileSync(join(chartDir, name), svg);
-    charts = [...svgs.keys()];
-  } catch (e) {
-    r.failures.push(`charts: ${(e as Error).message}`);
-  }
-  writeFileSync(`${base}.md`, markdownReport(r, basename(base), charts));
-  return charts;
+/** One process to start per (engine, set, variant): its argv and environment. */
+interface Launchable {
+  engine: string;
+  set: string;
+  variant: string;
+  cmd: string[];
+  env: Record<string, string>;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  let o: Options;
-  try {
-    o = parseArgs(argv);
-  } catch (e) {
-    const msg = (e as Error).message;
-    console.error(
-      `${msg === "help" ? "" : `bench: ${msg}\n`}usage: bun run bench [--quick|--full] [--engine bun,node] [--variant ${VARIANTS.join(",")}] [--filter re] [--reps N] [--seed N] [--json file] [--no-pgo] [--no-synthetic] [--no-floor] [--name base] | --render results.json`,
-    );
-    return msg === "help" ? 0 : 2;
-  }
-  if (o.render) return rerender(o.render);
-  const t0 = Date.now();
-  const startedAt = new Date().toISOString();
-  const log = (s: string) => process.stdout.write(`${s}\n`);
-  log(
-    `pagepool bench: ${o.mode}, engines ${o.engines.join(",")}, variants ${o.variants.join(",")}, ${o.reps} reps`,
-  );
-
-  // ---- provider sets, profiles, dispatcher builds
+/** Builds the provider sets and every variant's link, as the one-shot runner did. */
+async function build(o: Options, log: (s: string) => void) {
   mkdirSync(SYNTH_DIR, { recursive: true });
   const buildDir = join(SYNTH_DIR, "build");
   mkdirSync(buildDir, { recursive: true });
   const profTmp = join(buildDir, "profile-out.json");
   const common0 = ["--seed", String(o.seed)];
-  // The real set: which providers the sweep can bind, and their dispatch counts (a Bun child
-  // linked like the measured ones; nothing is timed).
+  const degrees = o.mode === "full" ? FULL_DEGREES : DEGREES;
   const realCmd = [
     bunBin(),
     "--conditions=ops-table",
@@ -320,19 +403,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   await runQuiet(realCmd, {});
   const realProf = JSON.parse(readFileSync(profTmp, "utf8")) as SweepProfile;
   const realRigs = realProf.rigs;
-  const skippedProviders = realProf.skipped;
-  const realDegrees = SWEEP_DEGREES.filter((d) => d <= realRigs.length);
+  const realDegrees = degrees.filter((d) => d <= realRigs.length);
   const synthDegrees =
     o.synthetic &&
     setWanted(
       o.filter,
-      SWEEP_DEGREES.map((d) => `dispatch-sweep/sweep-${d}`),
+      degrees.map((d) => `dispatch-sweep/sweep-${d}`),
       ["dispatch"],
     )
-      ? SWEEP_DEGREES.filter((d) => d > realRigs.length && d <= MAX_SYNTHETIC_DEGREE)
+      ? degrees.filter((d) => d > realRigs.length && d <= MAX_SYNTHETIC_DEGREE)
       : [];
   const providerSets: Record<string, string[]> = { real: realRigs };
-  // The profile the icall-wrapper reads (codegen/README.md): `bun run codegen --profile bench/profile.json`.
   writeFileSync(
     join(BENCH_DIR, "profile.json"),
     `${JSON.stringify({ source: `bench dispatch sweep, degrees ${realDegrees.join(",")}, seed ${o.seed}`, counts: realProf.counts }, null, 2)}\n`,
@@ -345,15 +426,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     pgoDir: string | null;
     scenarios: string;
   }> = [];
-  sets.push({
-    set: "real",
-    degrees: realDegrees,
-    dir: null,
-    pgoDir: wantPgo
-      ? await emitSet({ outName: "real-pgo", withSynthetic: false, profile: { counts: realProf.counts } })
-      : null,
-    scenarios: "baselines,paths,dispatch-sweep,return-paths,e2e-napi",
-  });
+  const realScenarios = "baselines,paths,dispatch-sweep,return-paths,e2e-napi";
+  if (setWanted(o.filter, [], ["."])) {
+    // (the real set's ids are many; the child filters them, and a set whose children match nothing is dropped)
+    sets.push({
+      set: "real",
+      degrees: realDegrees,
+      dir: null,
+      pgoDir: wantPgo
+        ? await emitSet({ outName: "real-pgo", withSynthetic: false, profile: { counts: realProf.counts } })
+        : null,
+      scenarios: realScenarios,
+    });
+  }
   if (synthDegrees.length) {
     writeSyntheticProviders(MAX_SYNTHETIC_DEGREE - realRigs.length);
     const dir = await emitSet({ outName: "synthetic", withSynthetic: true });
@@ -374,7 +459,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       scenarios: "dispatch-sweep",
     });
   }
-  const floorDegrees = SWEEP_DEGREES.filter((d) => d <= FLOOR_PROVIDERS);
+  const floorDegrees = degrees.filter((d) => d <= FLOOR_PROVIDERS);
   if (
     o.floor &&
     setWanted(
@@ -383,7 +468,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       ["dispatch-floor", "baseline:floor-direct"],
     )
   ) {
-    // The floor set: floor providers only, every degree from this one build.
     writeFloorProviders(FLOOR_PROVIDERS);
     const pluginsDirs = [FLOOR_PLUGINS_DIR];
     const dir = await emitSet({ outName: "floor", withSynthetic: false, pluginsDirs });
@@ -409,10 +493,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       scenarios: "dispatch-floor",
     });
   }
-
-  const jobsPerRep: Omit<Job, "rep">[] = [];
-  for (const s of sets) {
-    for (const variant of o.variants) {
+  const jsEngines = o.engines.filter((e) => e !== "native");
+  const procs: Launchable[] = [];
+  const labels = [...o.variants, AA_VARIANT];
+  for (const s of sets)
+    for (const label of labels) {
+      // The A/A twin is ops-table again, linked separately: its own bundle file (or, for Bun on
+      // the real set, its own process resolving the same import condition, as ops-table does).
+      const variant = label === AA_VARIANT ? BASELINE : label;
       const generated = variant === "icall-pgo" ? "icall-wrapper" : variant;
       const redirect =
         variant === "icall-pgo"
@@ -421,119 +509,529 @@ export async function main(argv: readonly string[]): Promise<number> {
             ? dispatchFile(s.dir, generated)
             : null;
       const conditions = redirect ? [] : [generated];
-      const common = ["--mode", o.mode, "--seed", String(o.seed), "--set", s.set, "--scenarios", s.scenarios];
+      const common = [
+        "--serve",
+        "--mode",
+        o.mode,
+        "--seed",
+        String(o.seed),
+        "--set",
+        s.set,
+        "--scenarios",
+        s.scenarios,
+      ];
       if (o.filter) common.push("--filter", o.filter);
       const env = { BENCH_DEGREES: s.degrees.join(",") || "0" };
-      for (const engine of o.engines) {
+      const file = label.replace("#", "-2").replace(/[^A-Za-z0-9-]/g, "");
+      for (const engine of jsEngines) {
         let cmd: string[];
         if (engine === "bun") {
           if (redirect) {
-            const f = join(buildDir, `${s.set}-${variant}.bun.js`);
+            const f = join(buildDir, `${s.set}-${file}.bun.js`);
             await bundle(f, "bun", [], redirect);
             cmd = [bunBin(), f, ...common];
           } else cmd = [bunBin(), `--conditions=${generated}`, join(BENCH_DIR, "child.ts"), ...common];
         } else {
-          const f = join(buildDir, `${s.set}-${variant}.node.mjs`);
+          const f = join(buildDir, `${s.set}-${file}.node.mjs`);
           await bundle(f, "node", conditions, redirect);
           cmd = [nodeBin(), "--expose-gc", f, ...common];
         }
-        jobsPerRep.push({ engine, variant, set: s.set, cmd, env });
+        procs.push({ engine, set: s.set, variant: label, cmd, env });
       }
     }
-  }
+  log(
+    `built ${sets.map((s) => `${s.set} (degrees ${s.degrees.join(",") || "–"})`).join(", ")}: ${procs.length} processes per launch`,
+  );
+  return { procs, providerSets, skippedProviders: realProf.skipped };
+}
 
-  // ---- run: every rep runs every job once, in a freshly shuffled order
+interface ScopeState {
+  scope: string;
+  engine: string;
+  set: string;
+  metas: Map<string, BenchMeta>;
+  blocks: Array<{ name: string; keys: string[] }>;
+  variants: string[];
+}
+
+/** The measuring loop: launches x scopes x blocks, rounds until target or slice end. */
+async function measureAll(
+  o: Options,
+  procs: Launchable[],
+  deadline: number,
+  log: (s: string) => void,
+  stop: { requested: boolean; live: Set<ServingChild> },
+) {
+  const samples = new Samples();
   const rand = mulberry32(o.seed ^ 0x51ed);
-  const total = jobsPerRep.length * o.reps;
-  const records: RunRecord[] = [];
-  const reports: ChildReport[] = [];
+  const scopes = new Map<string, ScopeState>();
+  const flags = new Map<
+    string,
+    { optimisedOut?: boolean; errors?: string[]; extra?: Record<string, number | string | boolean> }
+  >();
   const runErrors: string[] = [];
-  const tty = process.stdout.isTTY;
-  let done = 0;
-  const tmp = join(buildDir, "child-out.json");
-  for (let rep = 1; rep <= o.reps; rep++) {
-    for (const j of shuffle([...jobsPerRep], rand)) {
-      const job: Job = { ...j, rep };
-      const tag = `[${String(++done).padStart(String(total).length)}/${total}] rep ${rep} ${job.engine.padEnd(4)} ${job.variant.padEnd(13)} ${job.set}`;
-      const t = Date.now();
-      if (tty) process.stdout.write(`${tag} …`);
-      else log(tag);
+  const versions: Record<string, string> = {};
+  const byScope = new Map<string, Launchable[]>();
+  for (const p of procs) {
+    const k = `${p.engine}|${p.set}`;
+    let g = byScope.get(k);
+    if (!g) byScope.set(k, (g = []));
+    g.push(p);
+  }
+  const dispatchUnmet = () => {
+    const out = new Set<string>();
+    for (const st of scopes.values()) {
+      const pooled = pooledFor(samples, st.scope, o.seed);
+      for (const m of st.metas.values())
+        if (DISPATCH_PATHS.includes(m.path))
+          for (const v of st.variants) {
+            const ci = cellCI(samples, sampleId(st.scope, m.key, v), pooled, o.seed, 150);
+            if (!ci || ci.halfWidth > o.target) out.add(st.scope);
+          }
+    }
+    return out;
+  };
+  let launchesRun = 0;
+  const launchTimes: number[] = [];
+  const maxLaunches = Math.max(o.launches, 2 * o.launches);
+  for (let launch = 0; launch < maxLaunches && !stop.requested; launch++) {
+    const extra = launch >= o.launches;
+    let todo = [...byScope.keys()];
+    if (extra) {
+      const unmet = dispatchUnmet();
+      const avg = launchTimes.reduce((a, x) => a + x, 0) / Math.max(1, launchTimes.length);
+      todo = todo.filter((s) => unmet.has(s));
+      if (!todo.length || deadline - Date.now() < 0.8 * avg * (todo.length / Math.max(1, byScope.size)))
+        break;
+      log(
+        `launch ${launch + 1} (extra: ${todo.length} scope${todo.length > 1 ? "s" : ""} short of ±${o.target * 100}%)`,
+      );
+    } else log(`launch ${launch + 1}/${o.launches}`);
+    const tLaunch = Date.now();
+    for (let si = 0; si < todo.length && !stop.requested; si++) {
+      const scope = todo[si];
+      const [engine, set] = scope.split("|");
+      const group = byScope.get(scope)!;
+      const children = new Map<string, ServingChild>();
       try {
-        await runChild(job, tmp, (line) => {
-          if (tty) process.stdout.write(`\r\x1b[2K${tag} ${line.slice(0, 80)}`);
-        });
-        const rep0 = JSON.parse(readFileSync(tmp, "utf8")) as ChildReport;
-        const expected = job.variant === "icall-pgo" ? "icall-wrapper" : job.variant;
-        if (rep0.variant !== expected)
-          throw new Error(
-            `linked dispatcher is ${rep0.variant}, expected ${expected} (is codegen up to date?)`,
+        for (const p of group) {
+          const c = new ServingChild(`${engine} ${set} ${p.variant}`, p.cmd, {
+            cwd: ROOT,
+            env: { ...process.env, ...p.env, NO_COLOR: "1" },
+          });
+          children.set(p.variant, c);
+          stop.live.add(c);
+        }
+        const tReady = Date.now();
+        const readies = new Map<string, Record<string, unknown>>();
+        for (const [v, c] of children) readies.set(v, await c.ready);
+        log(
+          `  ${engine.padEnd(4)} ${set.padEnd(9)} ${children.size} processes ready in ${((Date.now() - tReady) / 1000).toFixed(1)} s`,
+        );
+        for (const [v, r] of readies) {
+          const expected = v === AA_VARIANT ? BASELINE : v === "icall-pgo" ? "icall-wrapper" : v;
+          if (r.variant !== expected)
+            throw new Error(
+              `${engine} ${set} ${v}: linked dispatcher is ${r.variant}, expected ${expected} (is codegen up to date?)`,
+            );
+          const vs = r.versions as Record<string, string>;
+          for (const [k, x] of Object.entries(vs)) if (x && !versions[k]) versions[k] = x;
+        }
+        const metas = readies.get(BASELINE)!.benches as BenchMeta[];
+        if (!metas.length) {
+          log(`  ${scope}: no bench matches --filter`);
+          continue;
+        }
+        let st = scopes.get(scope);
+        if (!st) {
+          st = {
+            scope,
+            engine,
+            set,
+            metas: new Map(metas.map((m) => [m.key, m])),
+            blocks: blocksOf(metas),
+            variants: [...children.keys()].filter((v) => v !== BASELINE),
+          };
+          scopes.set(scope, st);
+        }
+        const burster = {
+          burst: async (variant: string, key: string) =>
+            (await children.get(variant)!.request<{ ns: number }>({ op: "burst", key })).ns,
+        };
+        let blocks = st.blocks;
+        if (extra) {
+          const pooled = pooledFor(samples, scope, o.seed);
+          blocks = blocks.filter((b) =>
+            b.keys.some(
+              (k) =>
+                DISPATCH_PATHS.includes(st!.metas.get(k)!.path) &&
+                st!.variants.some(
+                  (v) =>
+                    !(
+                      (cellCI(samples, sampleId(scope, k, v), pooled, o.seed, 150)?.halfWidth ?? 1) <=
+                      o.target
+                    ),
+                ),
+            ),
           );
-        reports.push(rep0);
-        for (const result of rep0.results)
-          records.push({ engine: job.engine, variant: job.variant, set: job.set, rep, result });
-        const flags = rep0.results.filter((r) => r.optimisedOut || r.error).length;
-        const msg = `${tag} ${((Date.now() - t) / 1000).toFixed(1)}s, ${rep0.results.length} benches${flags ? `, ${flags} FLAGGED` : ""}`;
-        if (tty) process.stdout.write(`\r\x1b[2K${msg}\n`);
-        else log(`  ${msg}`);
+        }
+        // Weight of the remaining planned work, in cells: this scope's blocks from here on, the
+        // launch's remaining scopes, and the planned launches after this one.
+        const cellsOf = (s: ScopeState | undefined, n: number) =>
+          s ? [...s.metas.keys()].length * s.variants.length : n;
+        const laterScopes = todo
+          .slice(si + 1)
+          .reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
+        const laterLaunches = extra
+          ? 0
+          : (o.launches - launch - 1) *
+            [...byScope.keys()].reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
+        for (let bi = 0; bi < blocks.length && !stop.requested; bi++) {
+          const b = blocks[bi];
+          const here = b.keys.length * st.variants.length;
+          const rest = blocks.slice(bi).reduce((a, x) => a + x.keys.length * st!.variants.length, 0);
+          const sliceEnd =
+            Date.now() +
+            Math.max(0, deadline - Date.now()) * (here / Math.max(1, rest + laterScopes + laterLaunches));
+          const tPrep = Date.now();
+          await Promise.all(
+            [...children.values()].map((c) =>
+              c.request({ op: "warmup", keys: b.keys, warmupMs: WARMUP_MS[o.mode] }),
+            ),
+          );
+          const cals = await Promise.all(
+            [...children.entries()].map(async ([v, c]) => {
+              const r = await c.request<{ cal: Record<string, Calibration> }>({
+                op: "prepare",
+                keys: b.keys,
+                calibrateMs: launch === 0 ? CALIBRATE_MS[o.mode] : 0,
+                burstMs: BURST_MS[o.mode],
+              });
+              return [v, r.cal] as const;
+            }),
+          );
+          for (const [v, cal] of cals)
+            for (const [k, x] of Object.entries(cal))
+              if (x.optimisedOut) {
+                const id = sampleId(scope, k, v);
+                flags.set(id, { ...flags.get(id), optimisedOut: true });
+              }
+          const tRounds = Date.now();
+          let rounds = 0;
+          for (;;) {
+            await runRound(burster, planRound(b.keys, st.variants, rand), scope, launch, samples);
+            rounds++;
+            if (stop.requested) break;
+            if (rounds < MIN_ROUNDS) continue;
+            if (Date.now() >= sliceEnd) break;
+            if (rounds % 4 === 0) {
+              const pooled = pooledFor(samples, scope, o.seed);
+              const all = b.keys.every((k) =>
+                st!.variants.every(
+                  (v) =>
+                    (cellCI(samples, sampleId(scope, k, v), pooled, o.seed, 150)?.halfWidth ?? 1) <= o.target,
+                ),
+              );
+              if (all) break;
+            }
+          }
+          log(
+            `  ${engine.padEnd(4)} ${set.padEnd(9)} ${b.name.padEnd(11)} prepare ${((tRounds - tPrep) / 1000).toFixed(1)} s, ${rounds} rounds in ${((Date.now() - tRounds) / 1000).toFixed(1)} s`,
+          );
+        }
+        // Checks and extra figures (audits, heap growth) once per launch, every process.
+        for (const [v, c] of children) {
+          const keys = blocks.flatMap((b) => b.keys);
+          const after = (
+            await c.request<{
+              after: Record<string, { extra?: Record<string, number | string | boolean>; error?: string }>;
+            }>({ op: "after", keys })
+          ).after;
+          for (const [k, x] of Object.entries(after)) {
+            const id = sampleId(scope, k, v);
+            const f = flags.get(id) ?? {};
+            if (x.error) f.errors = [...(f.errors ?? []), x.error];
+            if (x.extra && !f.extra) f.extra = x.extra;
+            flags.set(id, f);
+          }
+        }
       } catch (e) {
-        const msg = `${tag}: ${(e as Error).message}`;
+        const msg = `${scope}: ${(e as Error).message}`;
         runErrors.push(msg);
-        if (tty) process.stdout.write("\n");
-        log(`  FAILED ${msg}`);
+        log(`  FAILED ${msg.split("\n")[0]}`);
+      } finally {
+        await Promise.all([...children.values()].map((c) => c.close().catch(() => c.kill())));
+        for (const c of children.values()) stop.live.delete(c);
       }
     }
+    launchesRun = launch + 1;
+    launchTimes.push(Date.now() - tLaunch);
+    if (Date.now() >= deadline && launch + 1 >= o.launches) break;
   }
+  return { samples, scopes, flags, runErrors, versions, launchesRun };
+}
 
-  // ---- merge, verdict, report
-  const figures: Figure[] = mergeRuns(records);
+/** Runs the native leg (bench/native/leg.ts) if present; never throws. */
+async function runNative(
+  o: Options,
+  budgetMs: number,
+  log: (s: string) => void,
+): Promise<{ section: NativeSection; comparisons: ComparisonRecord[] }> {
+  const leg = join(BENCH_DIR, "native", "leg.ts");
+  if (!existsSync(leg)) {
+    const skipped = "native: bench/native/leg.ts is not on this branch; native leg skipped";
+    log(skipped);
+    return { section: { skipped }, comparisons: [] };
+  }
+  try {
+    const mod = (await import(leg)) as {
+      runNativeLeg(opts: {
+        quick: boolean;
+        budgetMs: number;
+        launches?: number;
+        seed: number;
+        log: (l: string) => void;
+        target?: number;
+      }): Promise<{
+        skipped?: string;
+        comparisons: ComparisonRecord[];
+        figures: NativeSection["figures"];
+        meta: Record<string, unknown>;
+        headlines: string[];
+      }>;
+    };
+    const r = await mod.runNativeLeg({
+      quick: o.mode === "quick",
+      budgetMs,
+      launches: o.launches,
+      seed: o.seed,
+      log,
+      target: o.target,
+    });
+    if (r.skipped) {
+      log(`native: ${r.skipped}`);
+      return { section: { skipped: r.skipped }, comparisons: [] };
+    }
+    return {
+      section: { meta: r.meta, figures: r.figures, headlines: r.headlines },
+      comparisons: r.comparisons ?? [],
+    };
+  } catch (e) {
+    const error = `native leg failed: ${(e as Error).message}`;
+    log(error);
+    return { section: { error }, comparisons: [] };
+  }
+}
+
+/** Headlines, A/A, targets and accounting from the comparisons and figures (also --render). */
+export function derive(
+  r: Pick<ResultsFile, "comparisons" | "figures" | "native" | "targets">,
+): Pick<ResultsFile, "headlines" | "aa" | "targets" | "accounting"> {
+  const headlines: string[] = [];
+  for (const engine of ["node", "bun"]) {
+    const h = headline(r.comparisons, engine);
+    if (h) headlines.push(h);
+  }
+  headlines.push(...(r.native?.headlines ?? []));
+  return {
+    headlines,
+    aa: aaSummaries(r.comparisons),
+    targets: targetSummary(r.comparisons, r.targets.target),
+    accounting: accounting(r.figures.filter((f) => f.variant !== AA_VARIANT)),
+  };
+}
+
+/** Writes <base>.md and the charts in <base>/; returns the chart file names. */
+async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
+  mkdirSync(base, { recursive: true });
+  let charts: string[] = [];
+  try {
+    const svgs = await renderCharts(r.figures);
+    for (const [name, svg] of svgs) writeFileSync(join(base, name), svg);
+    charts = [...svgs.keys()];
+  } catch (e) {
+    r.failures.push(`charts: ${(e as Error).message}`);
+  }
+  writeFileSync(`${base}.md`, markdownReport(r, basename(base), charts));
+  return charts;
+}
+
+/** `--render <results.json>`: rebuilds the derived parts and the report from the file (no measuring). */
+async function rerender(file: string): Promise<number> {
+  let r: ResultsFile;
+  try {
+    r = parseResults(readFileSync(file, "utf8"), file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    console.error(`bench: ${err.code === "ENOENT" ? `cannot read ${file}: no such file` : err.message}`);
+    return 2;
+  }
+  Object.assign(r, derive(r));
+  writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
+  await writeReport(r, file.replace(/\.json$/, ""));
+  process.stdout.write(`${terminalSummary(r)}\n`);
+  return r.failures.length ? 1 : 0;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "compare") {
+    const { compareMain } = await import("./compare.ts");
+    return compareMain(argv.slice(1));
+  }
+  let o: Options;
+  let output: Output | null = null;
+  try {
+    const parsed = parseArgs(argv);
+    if (parsed.help) {
+      process.stdout.write(`${helpText(BENCH_COMMAND)}\n`);
+      return 0;
+    }
+    o = parsed;
+    // --json is checked before any work; the results are never lost to an output error (Output).
+    if (o.json) output = openOutput("bench", "--json", o.json, "bench");
+    if (o.name && !o.overwrite && existsSync(join(BENCH_DIR, "results", `${o.name}.json`)))
+      throw new UsageError(
+        `--name ${o.name}: bench/results/${o.name}.json exists${o.name === "sample" ? " (the committed sample)" : ""}; add --overwrite to replace it`,
+      );
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`bench: ${e.message}\ntry ${howToRun("bench", "bench/run.ts", "--help")}`);
+    return 2;
+  }
+  if (o.render) return rerender(userPath("bench", o.render));
+  const t0 = Date.now();
+  const startedAt = new Date().toISOString();
+  const mach0 = machine();
+  // With --json - stdout carries the JSON alone: progress goes to stderr.
+  const out = o.json === "-" ? process.stderr : process.stdout;
+  const log = (s: string) => out.write(`${s}\n`);
+  const stop = { requested: false, live: new Set<ServingChild>() };
+  const onInt = () => {
+    stop.requested = true;
+    for (const c of stop.live) c.kill();
+    process.stderr.write("\nbench: interrupted\n");
+    process.exit(130);
+  };
+  process.on("SIGINT", onInt);
+
+  const cc = findCompiler();
+  let engines = o.engines;
+  let nativeNote: string | null = null;
+  if (!o.enginesExplicit && !cc) {
+    engines = engines.filter((e) => e !== "native");
+    nativeNote = `native: no C compiler (${process.env.PAGEPOOL_CC || "cc"}); native leg skipped`;
+  }
+  const withNative = engines.includes("native");
+  const jsEngines = engines.filter((e) => e !== "native");
+  log(
+    `pagepool bench: ${o.mode}, engines ${engines.join(",")}, variants ${o.variants.join(",")} + ${AA_VARIANT} (A/A), ${o.launches} launches, target ±${(o.target * 100).toFixed(1)}%, budget ${o.budgetS} s`,
+  );
+  if (nativeNote) log(nativeNote);
+  const budgetMs = o.budgetS * 1000;
+  const nativeMs = withNative ? Math.min(NATIVE_SHARE_S[o.mode] * 1000, budgetMs / 3) : 0;
+  const reportMs = 4000;
+
+  let built: Awaited<ReturnType<typeof build>> = { procs: [], providerSets: {}, skippedProviders: [] };
+  if (jsEngines.length) built = await build({ ...o, engines: jsEngines }, log);
+  const m = built.procs.length
+    ? await measureAll(o, built.procs, t0 + budgetMs - nativeMs - reportMs, log, stop)
+    : {
+        samples: new Samples(),
+        scopes: new Map(),
+        flags: new Map(),
+        runErrors: [] as string[],
+        versions: {} as Record<string, string>,
+        launchesRun: 0,
+      };
+  const metas = new Map([...m.scopes.values()].map((s) => [s.scope, s.metas]));
+  if (jsEngines.length && ![...metas.values()].some((x) => x.size > 0) && m.runErrors.length === 0) {
+    console.error(`bench: --filter ${JSON.stringify(o.filter)} matches no bench`);
+    return 2;
+  }
+  const { comparisons, figures } = summarise({
+    samples: m.samples,
+    metas,
+    target: o.target,
+    seed: o.seed,
+    flags: m.flags,
+  });
+  let native: NativeSection | undefined;
+  if (withNative) {
+    const nr = await runNative(o, Math.max(10_000, t0 + budgetMs - reportMs - Date.now()), log);
+    native = nr.section;
+    comparisons.push(...nr.comparisons.map((c) => ({ ...c, reachedTarget: c.ratio.halfWidth <= o.target })));
+  } else if (nativeNote) native = { skipped: nativeNote };
+
   const versions: Record<string, string> = {
-    bun: reports.find((r) => r.engine === "bun")?.engineVersion ?? process.versions.bun ?? "",
-    node: reports.find((r) => r.engine === "node")?.engineVersion ?? "",
-    v8: reports.find((r) => r.engine === "node")?.versions.v8 ?? "",
-    webkit: reports.find((r) => r.engine === "bun")?.versions.webkit ?? "",
+    ...m.versions,
     mitata: pkgVersion("mitata"),
+    "simple-statistics": pkgVersion("simple-statistics"),
+    jstat: pkgVersion("jstat"),
     "vega-lite": pkgVersion("vega-lite"),
     typescript: pkgVersion("typescript"),
   };
   try {
-    const { execSync } = await import("node:child_process");
-    versions.commit = execSync("git rev-parse --short HEAD", {
+    versions.commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], {
       cwd: ROOT,
-      stdio: ["ignore", "pipe", "ignore"],
-    })
-      .toString()
-      .trim();
+      encoding: "utf8",
+    }).stdout.trim();
   } catch {}
+  const partial = {
+    comparisons,
+    figures,
+    native,
+    targets: { target: o.target, cells: 0, reached: 0, medianHalfWidth: Number.NaN, missed: [] },
+  };
   const results: ResultsFile = {
-    schema: "pagepool-bench/1",
+    schema: SCHEMA,
     startedAt,
     finishedAt: new Date().toISOString(),
+    durationS: Math.round((Date.now() - t0) / 100) / 10,
     mode: o.mode,
     seed: o.seed,
-    reps: o.reps,
-    command: `bun run bench ${argv.join(" ")}`.trim(),
-    machine: machine(),
+    launches: o.launches,
+    launchesRun: m.launchesRun,
+    budgetS: o.budgetS,
+    burstMs: BURST_MS[o.mode],
+    command: `npm run bench -- ${argv.join(" ")}`.trim(),
+    machine: { ...mach0, loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+    runtime: {
+      bun: versions.bun ?? "",
+      node: versions.node ?? "",
+      v8: versions.v8 ?? "",
+      webkit: versions.webkit ?? "",
+    },
     versions,
-    providerSets,
-    skippedProviders,
+    providerSets: built.providerSets,
+    skippedProviders: built.skippedProviders,
+    ...derive(partial),
+    comparisons,
     figures,
-    verdict: verdict(figures),
-    accounting: accounting(figures),
-    failures: [...runErrors, ...failures(figures)],
+    ...(native ? { native } : {}),
+    failures: [...m.runErrors, ...failures(figures), ...(native?.error ? [native.error] : [])],
   };
+  // Results first, to the results directory (falling back to the temp directory), so an error in
+  // --json or the report never loses a measurement.
   const stamp = o.name ?? startedAt.replace(/[:.]/g, "-");
-  const resultsDir = join(BENCH_DIR, "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const base = join(resultsDir, stamp);
   const jsonText = `${JSON.stringify(results, null, 1)}\n`;
-  writeFileSync(`${base}.json`, jsonText);
-  if (o.json) writeFileSync(o.json, jsonText);
+  let base = join(BENCH_DIR, "results", stamp);
+  try {
+    mkdirSync(dirname(base), { recursive: true });
+    writeFileSync(`${base}.json`, jsonText);
+  } catch (e) {
+    base = join(os.tmpdir(), `pagepool-bench-${stamp}`);
+    writeFileSync(`${base}.json`, jsonText);
+    log(`bench: could not write bench/results (${(e as Error).message}); results saved to ${base}.json`);
+  }
+  const status = results.failures.length ? 1 : 0;
+  const jsonAt = output ? output.write(jsonText) : null;
   const charts = await writeReport(results, base);
   log(terminalSummary(results));
   log(
-    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${o.json ? `, ${o.json}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${relative(process.cwd(), jsonAt)}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
-  return results.failures.length ? 1 : 0;
+  process.off("SIGINT", onInt);
+  return status;
 }
 
 if (import.meta.main) process.exit(await main(process.argv.slice(2)));

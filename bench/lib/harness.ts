@@ -188,7 +188,7 @@ export async function measureBench(
 }
 
 /** Runs a generator bench's body (with fresh computed parameters each call) for `ns` of wall time. */
-function warmup(gen: MitataGen, ns: number): void {
+export function warmup(gen: MitataGen, ns: number): void {
   const it = gen({ get: () => undefined });
   const y = it.next().value as { bench: (...a: unknown[]) => unknown; [k: number]: () => unknown };
   const producers: Array<() => unknown> = [];

@@ -1,8 +1,9 @@
 /**
- * Pure logic over recorded results (no timing, no I/O): merging the processes' reports into one
- * figure per (engine, variant, bench), the spread across processes, the verdict (variant /
- * ops-table ratios and whether they are inside the noise) and the cost accounting against the
- * kernel's published figures. bench/merge.test.ts runs all of it on recorded fixtures.
+ * Pure logic over recorded figures (no timing, no I/O): merging one-shot processes' reports into
+ * one figure per (engine, variant, bench) (bench/child.ts without --serve, and the fixtures), the
+ * dispatch floor rows, the cost accounting against the kernel's published figures, and failure
+ * collection. The verdict itself is lib/schedule.ts + lib/stats.ts + lib/verdict.ts.
+ * bench/merge.test.ts runs this on recorded fixtures.
  */
 import type { BenchResult } from "./harness.ts";
 
@@ -114,106 +115,7 @@ export function mergeRuns(records: readonly RunRecord[]): Figure[] {
   return out.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
 }
 
-/** Smallest relative difference the verdict ever calls real, whatever the measured spread. */
-export const NOISE_FLOOR = 0.02;
 export const REFERENCE_VARIANT = "ops-table";
-
-/**
- * Paths whose code is the same in every variant (they never reach the dispatcher): any
- * difference between variants there is process-to-process noise, so they calibrate the verdict.
- */
-export const NULL_PATHS: readonly string[] = [
-  "baseline:loop",
-  "baseline:stack",
-  "baseline:direct",
-  "baseline:floor-direct",
-  "baseline:arraybuffer",
-  "baseline:buffer",
-  "fast",
-  "ring",
-];
-
-export interface VerdictRow {
-  engine: string;
-  path: string;
-  degree: number;
-  id: string;
-  synthetic: boolean;
-  variant: string;
-  reference: string;
-  /** variant p50 / reference p50. */
-  ratio: number;
-  /** Relative noise the ratio is judged against (see verdict()); NaN when unknown. */
-  noise: number;
-  /** "faster" | "slower" | "inside noise" | "noise unknown" */
-  call: "faster" | "slower" | "inside noise" | "noise unknown";
-}
-
-function rawRatios(figs: readonly Figure[], reference: string) {
-  const refs = new Map<string, Figure>();
-  for (const f of figs) if (f.variant === reference) refs.set(`${f.engine}|${f.scenario}|${f.id}`, f);
-  const out: Array<{ f: Figure; r: Figure; ratio: number }> = [];
-  for (const f of figs) {
-    if (f.variant === reference || f.errors.length > 0 || !(f.p50 > 0)) continue;
-    const r = refs.get(`${f.engine}|${f.scenario}|${f.id}`);
-    if (!r || !(r.p50 > 0) || r.errors.length > 0) continue;
-    out.push({ f, r, ratio: f.p50 / r.p50 });
-  }
-  return out;
-}
-
-/**
- * Per engine, the median |ratio - 1| between variants on NULL_PATHS (identical code): how far
- * apart two builds measure when nothing differs. 0 when no such figures exist.
- */
-export function nullNoise(figs: readonly Figure[], reference = REFERENCE_VARIANT): Map<string, number> {
-  const by = new Map<string, number[]>();
-  for (const { f, ratio } of rawRatios(figs, reference)) {
-    if (!NULL_PATHS.includes(f.path)) continue;
-    let xs = by.get(f.engine);
-    if (!xs) by.set(f.engine, (xs = []));
-    xs.push(Math.abs(ratio - 1));
-  }
-  const out = new Map<string, number>();
-  for (const [engine, xs] of by) out.set(engine, median(xs));
-  return out;
-}
-
-/**
- * Ratios of every variant to the reference (ops-table) for every bench measured under both,
- * per engine. The noise a ratio is judged against is the largest of: the two figures' spreads
- * across processes added (either p50 could be anywhere in its range), the engine's null noise
- * (nullNoise(): what identical code measures apart), and NOISE_FLOOR. Within it: "inside noise".
- * With a single process per figure the spread is unknown and so is the call.
- */
-export function verdict(figs: readonly Figure[], reference = REFERENCE_VARIANT): VerdictRow[] {
-  const nn = nullNoise(figs, reference);
-  const rows: VerdictRow[] = [];
-  for (const { f, r, ratio } of rawRatios(figs, reference)) {
-    const known = Number.isFinite(f.spread) && Number.isFinite(r.spread);
-    const noise = known ? Math.max(NOISE_FLOOR, f.spread + r.spread, nn.get(f.engine) ?? 0) : Number.NaN;
-    const call: VerdictRow["call"] = !known
-      ? "noise unknown"
-      : Math.abs(ratio - 1) <= noise
-        ? "inside noise"
-        : ratio < 1
-          ? "faster"
-          : "slower";
-    rows.push({
-      engine: f.engine,
-      path: f.path,
-      degree: f.degree,
-      id: f.id,
-      synthetic: f.synthetic,
-      variant: f.variant,
-      reference,
-      ratio,
-      noise,
-      call,
-    });
-  }
-  return rows;
-}
 
 /** The dispatch floor's paths (bench/dispatch-floor.bench.ts). */
 export const FLOOR_PATH = "dispatch-floor";
@@ -262,13 +164,6 @@ export function floorRows(figs: readonly Figure[]): FloorRow[] {
     }
   }
   return rows;
-}
-
-/** One verdict line: `if-chain / ops-table = 0.42x on node at degree 2, p50; spread ±3% (faster)`. */
-export function verdictLine(v: VerdictRow): string {
-  const where = v.degree > 0 ? ` at degree ${v.degree}${v.synthetic ? " (synthetic)" : ""}` : "";
-  const noise = Number.isFinite(v.noise) ? `±${(v.noise * 100).toFixed(0)}%` : "unknown";
-  return `${v.variant} / ${v.reference} = ${v.ratio.toFixed(2)}x on ${v.engine} ${v.path}${where}, p50; spread ${noise} (${v.call})`;
 }
 
 /**

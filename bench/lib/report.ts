@@ -5,6 +5,7 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
+import { AA_VARIANT, type ComparisonRecord } from "./comparison.ts";
 import {
   type AccountingRow,
   type Figure,
@@ -12,39 +13,9 @@ import {
   type FloorRow,
   floorRows,
   KERNEL_FIGURES,
-  nullNoise,
   REFERENCE_VARIANT,
-  type VerdictRow,
-  verdictLine,
 } from "./merge.ts";
-
-export interface Machine {
-  cpu: string;
-  cores: number;
-  memoryGiB: number;
-  os: string;
-  arch: string;
-}
-
-export interface ResultsFile {
-  schema: "pagepool-bench/1";
-  startedAt: string;
-  finishedAt: string;
-  mode: string;
-  seed: number;
-  reps: number;
-  command: string;
-  machine: Machine;
-  versions: Record<string, string>;
-  /** Provider names per set, in the order the sweep takes them. */
-  providerSets: Record<string, string[]>;
-  /** Providers registered but not bindable by the benchmark (no adapter yet). */
-  skippedProviders: string[];
-  figures: Figure[];
-  verdict: VerdictRow[];
-  accounting: AccountingRow[];
-  failures: string[];
-}
+import type { ResultsFile } from "./schema.ts";
 
 const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 const pct = (x: number) => (Number.isFinite(x) ? `±${(x * 100).toFixed(1)}%` : "n/a (1 run)");
@@ -195,36 +166,6 @@ export function pathsSpec(figs: readonly Figure[], engine: string, paths: readon
 }
 
 /**
- * The verdict as a markdown grid: one row per (engine, path, degree), one column per variant
- * (ratio to ops-table, bold when outside the noise), baselines left out (identical code).
- */
-export function verdictTable(rows: readonly VerdictRow[]): string {
-  const vs = [...new Set(rows.map((r) => r.variant))];
-  const groups = new Map<string, VerdictRow[]>();
-  for (const r of rows) {
-    if (r.path.startsWith("baseline:")) continue;
-    const k = `${r.engine}|${r.path}|${r.degree}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(r);
-  }
-  const head = `| engine | path | degree | ${vs.map((v) => `${v} / ops-table (noise)`).join(" | ")} |\n|---|---|---|${vs.map(() => "---").join("|")}|`;
-  const body = [...groups.values()].map((g) => {
-    const r0 = g[0];
-    const cells = vs.map((v) => {
-      const r = g.find((x) => x.variant === v);
-      if (!r) return "–";
-      const n = Number.isFinite(r.noise) ? ` (±${(r.noise * 100).toFixed(0)}%)` : "";
-      if (r.call === "inside noise") return `${fmt(r.ratio)}x ≈${n}`;
-      if (r.call === "noise unknown") return `${fmt(r.ratio)}x ?`;
-      return `**${fmt(r.ratio)}x** ${r.call}${n}`;
-    });
-    return `| ${r0.engine} | ${r0.path} | ${r0.degree || "–"}${r0.synthetic ? " (synthetic)" : ""} | ${cells.join(" | ")} |`;
-  });
-  return [head, ...body].join("\n");
-}
-
-/**
  * The dispatch floor as a markdown grid: one row per (engine, degree), the direct call, then per
  * variant its p50 ± spread and, in brackets, how much it costs over the direct call.
  */
@@ -267,11 +208,11 @@ function notes(f: Figure): string {
 
 export function figuresTable(figs: readonly Figure[]): string {
   const head =
-    "| engine | variant | scenario/bench | path | degree | p50 ns/op | p75 | mean | spread | runs | notes |\n|---|---|---|---|---|---|---|---|---|---|---|";
-  const body = figs.map(
-    (f) =>
-      `| ${f.engine} | ${f.variant} | ${f.scenario}/${f.id} | ${f.path} | ${f.degree || "–"}${f.synthetic ? " (synthetic)" : ""} | ${fmt(f.p50)} | ${fmt(f.p75)} | ${fmt(f.mean)} | ${pct(f.spread)} | ${f.runs} | ${notes(f)} |${f.optimisedOut ? " **!**" : ""}${f.errors.length ? ` error: ${f.errors[0]}` : ""}`,
-  );
+    "| engine | variant | scenario/bench | path | degree | unit | median | 95% CI | p75 | mean | spread of launches | launches | notes |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+  const body = figs.map((f) => {
+    const x = f as Figure & { unit?: string; ci?: { lo: number; hi: number } };
+    return `| ${f.engine} | ${f.variant} | ${f.scenario}/${f.id} | ${f.path} | ${f.degree || "–"}${f.synthetic ? " (synthetic)" : ""} | ${x.unit ?? "ns per op"} | ${fmt(f.p50)} | ${x.ci ? `${fmt(x.ci.lo)}–${fmt(x.ci.hi)}` : "–"} | ${fmt(f.p75)} | ${fmt(f.mean)} | ${pct(f.spread)} | ${f.runs} | ${notes(f)} |${f.optimisedOut ? " **!**" : ""}${f.errors.length ? ` error: ${f.errors[0]}` : ""}`;
+  });
   return [head, ...body].join("\n");
 }
 
@@ -303,6 +244,108 @@ export async function renderCharts(figs: readonly Figure[]): Promise<Map<string,
   return out;
 }
 
+/** A comparison's cell: `0.92 (0.89–0.95) faster`, `1.01 (0.98–1.03) ≈`; `*` when short of the target. */
+export function comparisonCell(c: ComparisonRecord, digits = 2): string {
+  const r = c.ratio;
+  const mark = c.call === "≈" ? "≈" : c.call;
+  return `${r.estimate.toFixed(digits)} (${r.lo.toFixed(digits)}–${r.hi.toFixed(digits)}) ${mark}${c.reachedTarget ? "" : "*"}`;
+}
+
+type Row = {
+  engine: string;
+  label: string;
+  path: string;
+  degree: number;
+  synthetic: boolean;
+  cells: Map<string, ComparisonRecord>;
+};
+
+/** Rows of the grid: one per (engine or native flavour, path, degree), one column per variant. */
+function gridRows(cs: readonly ComparisonRecord[]): { rows: Row[]; variants: string[] } {
+  const vs = [...new Set(cs.map((c) => c.variant))].sort((a, b) =>
+    a === AA_VARIANT ? 1 : b === AA_VARIANT ? -1 : a < b ? -1 : 1,
+  );
+  const rows = new Map<string, Row>();
+  for (const c of cs) {
+    const engine = c.flavour ? `native/${c.flavour}` : c.engine;
+    const k = `${engine}|${c.path}|${c.key ?? ""}|${c.degree ?? 0}`;
+    let r = rows.get(k);
+    if (!r)
+      rows.set(
+        k,
+        (r = {
+          engine,
+          label: c.path,
+          path: c.path,
+          degree: c.degree ?? 0,
+          synthetic: c.synthetic ?? false,
+          cells: new Map(),
+        }),
+      );
+    r.cells.set(c.variant, c);
+  }
+  return { rows: [...rows.values()], variants: vs };
+}
+
+/** The grid as markdown: variant / ops-table with its 95% interval and call, per cell. */
+export function comparisonTable(cs: readonly ComparisonRecord[]): string {
+  const { rows, variants } = gridRows(cs);
+  const head = `| engine | path | degree | ${variants.map((v) => `${v} / ops-table`).join(" | ")} |\n|---|---|---|${variants.map(() => "---").join("|")}|`;
+  const body = rows.map((r) => {
+    const cells = variants.map((v) => {
+      const c = r.cells.get(v);
+      if (!c) return "–";
+      const t = comparisonCell(c);
+      return c.call === "≈" ? t : `**${t}**`;
+    });
+    return `| ${r.engine} | ${r.path} | ${r.degree || "–"}${r.synthetic ? " (s)" : ""} | ${cells.join(" | ")} |`;
+  });
+  return [head, ...body].join("\n");
+}
+
+/** The grid for the terminal. */
+export function comparisonGrid(cs: readonly ComparisonRecord[]): string {
+  const { rows, variants } = gridRows(cs);
+  const w = 27;
+  const lines = [
+    `  ${"engine".padEnd(10)} ${"path".padEnd(21)} ${"deg".padEnd(6)} ${variants.map((v) => `${v} / ops-table`.padEnd(w)).join("")}`,
+  ];
+  for (const r of rows)
+    lines.push(
+      `  ${r.engine.padEnd(10)} ${r.path.padEnd(21)} ${`${r.degree || "–"}${r.synthetic ? "s" : ""}`.padEnd(6)} ${variants
+        .map((v) => {
+          const c = r.cells.get(v);
+          return (c ? comparisonCell(c) : "–").padEnd(w);
+        })
+        .join("")
+        .trimEnd()}`,
+    );
+  return lines.join("\n");
+}
+
+function aaLines(r: ResultsFile): string[] {
+  return r.aa.map((a) => {
+    const d = a.dispatch
+      ? `; pooled over the dispatch cells ${a.dispatch.estimate.toFixed(3)} (${a.dispatch.lo.toFixed(3)}–${a.dispatch.hi.toFixed(3)})`
+      : "";
+    return `A/A ${a.engine}${a.flavour ? `/${a.flavour}` : ""}: ops-table#2 / ops-table called different in ${a.falseCalls} of ${a.cells} cells (false-call rate ${(a.rate * 100).toFixed(1)}%, must be ≤ 5%); median half-width ±${(a.medianHalfWidth * 100).toFixed(1)}%${d}.`;
+  });
+}
+
+function targetLine(r: ResultsFile): string {
+  const t = r.targets;
+  return `Target ±${(t.target * 100).toFixed(1)}%: ${t.reached} of ${t.cells} dispatch cells reached it (median half-width ±${(t.medianHalfWidth * 100).toFixed(1)}%)${t.missed.length ? `; short: ${t.missed.slice(0, 12).join(", ")}${t.missed.length > 12 ? `, and ${t.missed.length - 12} more` : ""}` : ""}.`;
+}
+
+function fastPathLine(r: ResultsFile): string[] {
+  return r.comparisons
+    .filter((c) => c.path === "fast" && !c.aa)
+    .map(
+      (c) =>
+        `Fast path (cache hit, never dispatches) ${c.engine}: ${c.variant} / ops-table ${comparisonCell(c, 3)}.`,
+    );
+}
+
 export function markdownReport(r: ResultsFile, chartDir: string, charts: readonly string[]): string {
   const heap = r.figures
     .filter((f) => f.path === "e2e" && typeof f.extra.heapBytesPerMillionPackets === "number")
@@ -311,13 +354,20 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
         `| ${f.engine} | ${f.variant} | ${f.extra.heapBytesPerMillionPackets} | ${f.extra.retainedBytesPerMillionPackets ?? "–"} | ${f.extra.heapPackets ?? "–"} |`,
     );
   const floor = floorRows(r.figures);
+  const m = r.machine;
   const lines = [
     `# pagepool benchmark report (${r.mode})`,
     "",
-    `Run ${r.startedAt} → ${r.finishedAt}, \`${r.command}\`, seed ${r.seed}, ${r.reps} process${r.reps > 1 ? "es" : ""} per (variant, engine, provider set), order shuffled.`,
+    ...r.headlines.map((h) => `**${h}**\n`),
+    ...aaLines(r).map((l) => `${l}\n`),
+    `${targetLine(r)}\n`,
+    ...fastPathLine(r).map((l) => `${l}\n`),
+    `Run ${r.startedAt} → ${r.finishedAt} (${r.durationS} s), \`${r.command}\`, seed ${r.seed}, ${r.launchesRun} launch${r.launchesRun === 1 ? "" : "es"} (${r.launches} planned) of one process per variant, ${r.burstMs} ms bursts in ABBA/BAAB quartets, budget ${r.budgetS} s.`,
     "",
-    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, ${r.machine.os} (${r.machine.arch}).`,
-    `Versions: ${Object.entries(r.versions)
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} (${m.arch}); load average ${m.loadavgStart.join(" / ")} at the start, ${m.loadavgEnd.join(" / ")} at the end.`,
+    `Runtimes: Bun ${r.runtime.bun} (WebKit ${r.runtime.webkit.slice(0, 12)}), Node ${r.runtime.node} (V8 ${r.runtime.v8}). Versions: ${Object.entries(
+      r.versions,
+    )
       .map(([k, v]) => `${k} ${v}`)
       .join(", ")}.`,
     "",
@@ -325,24 +375,25 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
       .map(([k, v]) => `**${k}**: ${v.join(", ")}`)
       .join(
         "; ",
-      )}.${r.skippedProviders.length ? ` Registered but not yet bindable by the benchmark: ${r.skippedProviders.join(", ")}.` : ""}`,
+      )}.${r.skippedProviders.length ? ` Registered but not bindable by the benchmark: ${r.skippedProviders.join(", ")}.` : ""}`,
     "",
+    r.native?.skipped
+      ? `Native leg: ${r.native.skipped}.\n`
+      : r.native?.error
+        ? `Native leg: ${r.native.error}\n`
+        : "",
     r.failures.length ? `## FAILED\n\n${r.failures.map((f) => `- ${f}`).join("\n")}\n` : "",
     "## Verdict",
     "",
-    `Ratios of each variant's p50 to ${REFERENCE_VARIANT}'s, per engine, path and degree (below 1 = faster than ${REFERENCE_VARIANT}). "≈" (inside noise): the difference is within the noise, the largest of the two figures' spreads across processes added together, the engine's null noise (how far apart variants measure on paths whose code is identical in every variant: ${[
-      ...nullNoise(r.figures),
-    ]
-      .map(([e, x]) => `${(x * 100).toFixed(1)}% on ${e}`)
-      .join(", ")}), and 2%.`,
+    `Each cell: the variant's time over ops-table's, the median of per-pair ratios of adjacent bursts (a pair sees one machine state), with its 95% interval (launch-level corrected: the variance between launches pooled over the engine's cells, bench/lib/stats.ts). "faster"/"slower" only when the interval excludes 1 and the effect is at least 2%; otherwise ≈. \`*\`: the half-width is above the ±${(r.targets.target * 100).toFixed(1)}% target. ${AA_VARIANT} is a second, separately linked ops-table (the A/A calibration): any call there is a false call. (s): synthetic providers live.`,
     "",
-    verdictTable(r.verdict),
+    comparisonTable(r.comparisons),
     "",
     ...(floor.length
       ? [
           "## Dispatch floor",
           "",
-          "The dispatch itself: the dispatch sweep's work (every allocation and every release dispatches) with synthetic floor providers that do almost nothing (pop or push a page on an Int32Array stack and attach or detach it), one dispatcher build over 16 of them. Per alloc + release, p50 ns ± spread across processes; in brackets, the cost over the direct call at that degree (the same pools and sequence, one provider, the pool's slow-path code written out inline around direct calls: no dispatcher): what the dispatch costs, the dispatcher function and its indirect call or chain, with the engine's speculation on what it has seen. The differences between variants at a degree are the dispatch alone.",
+          "The dispatch itself: the dispatch sweep's work with synthetic floor providers that do almost nothing. Per alloc + release, median ns of the bursts ± spread of the launches' medians; in brackets, the cost over the direct call at that degree (same pools and sequence, one provider, the pool's slow path inline, no dispatcher).",
           "",
           floorTable(floor),
           "",
@@ -359,7 +410,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     "",
     "## Heap growth in the end-to-end loop",
     "",
-    "Allocated: heap growth between GCs (chunks in which a collection ran are left out), the allocation rate a per-packet object would show as tens of MB. Retained: live heap after a full GC, before and after (a leak). Both per million packets; target ~0 (a few hundred KB is the engines' own churn and the probe's readings).",
+    "Allocated: heap growth between GCs (chunks in which a collection ran are left out). Retained: live heap after a full GC, before and after (a leak). Both per million packets; target ~0.",
     "",
     "| engine | variant | allocated B / M packets | retained B / M packets | packets probed |\n|---|---|---|---|---|",
     ...heap,
@@ -372,70 +423,21 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
   return lines.join("\n");
 }
 
-/** Cell text for a verdict row: `0.42x faster`, `0.99x ≈` (inside noise), `1.00x ?` (noise unknown). */
-function cell(v: VerdictRow): string {
-  const mark = v.call === "inside noise" ? "≈" : v.call === "noise unknown" ? "?" : v.call;
-  const n = Number.isFinite(v.noise) ? ` ±${(v.noise * 100).toFixed(0)}%` : "";
-  return `${v.ratio.toFixed(2)}x ${mark}${n}`;
-}
-
-/**
- * The verdict as a grouped table, one row per (engine, path, degree), one column per variant,
- * baselines left out (their code is the same in every variant; they only calibrate the noise).
- */
-export function verdictGrid(rows: readonly VerdictRow[]): string {
-  const vs = [...new Set(rows.map((r) => r.variant))];
-  const keyOf = (r: VerdictRow) => `${r.engine}|${r.path}|${r.degree}`;
-  const groups = new Map<string, VerdictRow[]>();
-  for (const r of rows) {
-    if (r.path.startsWith("baseline:")) continue;
-    let g = groups.get(keyOf(r));
-    if (!g) groups.set(keyOf(r), (g = []));
-    g.push(r);
-  }
-  const head = `  ${"engine".padEnd(6)} ${"path".padEnd(14)} ${"degree".padEnd(15)} ${vs.map((v) => `${v} / ops-table`.padEnd(28)).join("")}`;
-  const lines = [head];
-  for (const g of groups.values()) {
-    const r0 = g[0];
-    const deg = r0.degree ? `${r0.degree}${r0.synthetic ? " (synthetic)" : ""}` : "–";
-    const cells = vs.map((v) => {
-      const r = g.find((x) => x.variant === v);
-      return (r ? cell(r) : "–").padEnd(28);
-    });
-    lines.push(
-      `  ${r0.engine.padEnd(6)} ${r0.path.padEnd(14)} ${deg.padEnd(15)} ${cells.join("").trimEnd()}`,
-    );
-  }
-  return lines.join("\n");
-}
-
-/** The terminal's closing summary: the verdict table and sentences, accounting, heap, failures. */
+/** The terminal's closing summary: headline first, then the A/A line, the target, the grid, accounting. */
 export function terminalSummary(r: ResultsFile): string {
-  const out: string[] = [];
+  const out: string[] = ["", ...r.headlines, ...aaLines(r), targetLine(r), ...fastPathLine(r)];
+  if (r.native?.skipped) out.push(`Native leg: ${r.native.skipped}.`);
   out.push(
     "",
-    "Verdict: p50 ratio to ops-table per engine, path and degree ('≈' = inside the noise: the spreads across",
-    "processes added, or what identical code measures apart on that engine, at least 2%):",
-    verdictGrid(r.verdict),
+    "Grid: variant / ops-table, median pair ratio (95% CI) and call; * = short of the target; s = synthetic providers:",
+    comparisonGrid(r.comparisons),
   );
-  const nn = nullNoise(r.figures);
-  if (nn.size)
-    out.push(
-      `  (identical code measured apart by ${[...nn].map(([e, x]) => `${(x * 100).toFixed(1)}% on ${e}`).join(", ")}: the engines' null noise)`,
-    );
-  const key = r.verdict.filter(
-    (v) => v.path === "dispatch" || v.path === "provider-slow" || v.path === FLOOR_PATH,
-  );
-  if (key.length) {
-    out.push("", "Dispatch:");
-    for (const v of key) out.push(`  ${verdictLine(v)}`);
-  }
   const floor = floorRows(r.figures);
   if (floor.length) {
     const vs = [...new Set(floor.flatMap((x) => Object.keys(x.cells)))].sort();
     out.push(
       "",
-      "Dispatch floor (do-nothing providers; ns per alloc+release, p50, and over the direct call at that degree):",
+      "Dispatch floor (ns per alloc+release, median of bursts, and over the direct call at that degree):",
       `  ${"engine".padEnd(6)} ${"degree".padEnd(6)} ${"direct".padEnd(8)} ${vs.map((v) => v.padEnd(20)).join("")}`,
     );
     for (const x of floor)
@@ -460,7 +462,7 @@ export function terminalSummary(r: ResultsFile): string {
   for (const f of r.figures)
     if (f.path === "e2e" && typeof f.extra.heapBytesPerMillionPackets === "number")
       out.push(
-        `  heap growth ${f.engine} ${f.variant}: ${f.extra.heapBytesPerMillionPackets} bytes per million packets allocated (${(f.extra.heapBytesPerMillionPackets / 1e6).toFixed(3)} per packet), ${f.extra.retainedBytesPerMillionPackets ?? "?"} retained`,
+        `  heap growth ${f.engine} ${f.variant}: ${f.extra.heapBytesPerMillionPackets} bytes per million packets allocated, ${f.extra.retainedBytesPerMillionPackets ?? "?"} retained`,
       );
   if (r.failures.length) out.push("", "FAILED:", ...r.failures.map((f) => `  ${f}`));
   return out.join("\n");
