@@ -1,5 +1,5 @@
 /**
- * `npx bun bench/native/cli.ts [--quick|--full] [--launches N] [--seed N] [--json out.json]`:
+ * `npx bun bench/native/cli.ts [--quick|--full] [--launches N] [--seed N] [--json out.json]` (default and --full are the same: 8 launches x 96 pairs):
  * the native leg on its own (bench/run.ts runs it with the JS legs). Prints, per flavour, the
  * dispatch floor's cycles per alloc + release by degree and variant with each variant's ratio to
  * ops-table, the page_pool paths, then the headlines. Exit 0 also when skipped (no compiler).
@@ -47,7 +47,7 @@ export function renderTable(r: NativeLegResult): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let quick = true;
+  let quick = false;
   let launches: number | undefined;
   let seed = 42;
   let json: string | undefined;

@@ -72,6 +72,22 @@ describe("generated C", () => {
   });
 });
 
+test("the native set: registered providers first, floor providers up to 16, none beyond a larger set", () => {
+  const fake = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ name: `p-${i + 1}`, kind: i + 1 })) as unknown as Parameters<
+      typeof nativeProviders
+    >[0];
+  const three = nativeProviders(fake(3));
+  expect(three.map((p) => [p.name, p.kind, p.synthetic])).toEqual([
+    ["p-1", 1, false],
+    ["p-2", 2, false],
+    ["p-3", 3, false],
+    ...Array.from({ length: 13 }, (_, i) => [`floor-${String(i + 4).padStart(2, "0")}`, i + 4, true]),
+  ]);
+  expect(three.map((p) => p.c)).toContain("mp_floor_04");
+  expect(nativeProviders(fake(20)).map((p) => p.synthetic)).toEqual(new Array(20).fill(false));
+});
+
 describe("layouts", () => {
   test("layout 0 links in the natural order; any other layout is another permutation of the same objects", () => {
     fc.assert(

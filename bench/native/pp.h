@@ -35,8 +35,11 @@ typedef unsigned int gfp_t;
 #define PP_RING_SIZE 1024
 /* Pages each floor provider owns (bench/lib/floor-state.ts FLOOR_PAGES). */
 #define FLOOR_PAGES 8
-/* Pools the dispatch sweep can use at once (the highest degree). */
-#define PP_MAX_POOLS 16
+/* Pools the dispatch sweep can use at once (the highest degree): one per provider. */
+#ifndef MP_NPROVIDERS
+#error "include generated/mp.generated.h, which defines MP_NPROVIDERS before including pp.h"
+#endif
+#define PP_MAX_POOLS MP_NPROVIDERS
 #define PP_MAX_NETMEMS 4096
 
 struct page_pool;

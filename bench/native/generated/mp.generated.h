@@ -8,9 +8,9 @@
 #ifndef MP_GENERATED_H
 #define MP_GENERATED_H
 
-#include "../pp.h"
-
 #define MP_NPROVIDERS 16
+
+#include "../pp.h"
 
 /* basic (kind 1) */
 netmem_ref mp_basic_alloc_netmems(struct page_pool *pool, gfp_t gfp);
