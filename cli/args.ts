@@ -503,6 +503,20 @@ function relativeToCwd(p: string): string {
   return r.startsWith("..") ? p : r;
 }
 
+/**
+ * Writes results to stdout. A reader that went away (`| head`) wants nothing more: the command
+ * ends quietly with 0 rather than a stack trace. (JSON goes through {@link Output}, which saves
+ * the document to a temp file instead.)
+ */
+export function printOut(text: string): void {
+  try {
+    writeAll(1, text);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") process.exit(0);
+    throw e;
+  }
+}
+
 /** Writes every byte to fd (a pipe may take it in pieces, or say EAGAIN when non-blocking). */
 export function writeAll(fd: number, text: string): void {
   const buf = Buffer.from(text);

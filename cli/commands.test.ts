@@ -221,6 +221,29 @@ describe("sim", () => {
     expect(r.err).toContain("left out of the ynl view: huge");
   });
 
+  test("a reader that goes away: text output ends quietly; the JSON is saved to a temp file, said on stderr", () => {
+    const text = sh([
+      "bash",
+      "-c",
+      `"${process.execPath}" sim/main.ts --format ethtool --interval 64 --packets 200000 | head -1`,
+    ]);
+    expect(text.out).toBe("# after 64 packets\n");
+    expect(text.err).toBe("");
+    const queues = Array.from({ length: 64 }, () => "--provider none").join(" ");
+    // 64 queues torn down once make a ~350 KB document: more than the pipe (64 KiB) and head's one
+    // read (128 KiB) take, so the write fails once head has exited.
+    const json = sh([
+      "bash",
+      "-c",
+      `"${process.execPath}" sim/main.ts ${queues} --packets 6400 --teardown-at 3200 --json - | head -c 10; echo " rc=\${PIPESTATUS[0]}"`,
+    ]);
+    expect(json.out).toBe('{\n  "schem rc=0\n');
+    const saved = /results saved to (\S+\.json)\n$/.exec(json.err)?.[1];
+    expect(json.err).toStartWith("sim: could not write to stdout (EPIPE");
+    expect(JSON.parse(readFileSync(saved!, "utf8")).queues).toHaveLength(64);
+    rmSync(saved!);
+  });
+
   test("Ctrl-C mid-run: one line on stderr, exit 130 (also through the --dispatch re-exec)", async () => {
     for (const extra of [[], ["--dispatch", "if-chain"]]) {
       const p = Bun.spawn([...SIM, "--packets", "1000000000", ...extra], {

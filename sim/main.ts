@@ -20,6 +20,7 @@ import {
   openOutput,
   type Parsed,
   parse,
+  printOut,
   runMain,
   UsageError,
 } from "../cli/args.ts";
@@ -324,7 +325,7 @@ export async function run(p: Parsed<SimFlags>, argv: readonly string[]): Promise
   const intervals: IntervalSample[] | null = cli.interval > 0 ? [] : null;
   let prev = new Array<number>(NUM_STATS).fill(0);
   let nextProgress = 100_000;
-  const stdout = (s: string) => process.stdout.write(`${s}\n`);
+  const stdout = (s: string) => printOut(`${s}\n`);
   // Stderr progress on long runs, and the --interval samples (the Simulation calls this about
   // every progressEvery packets, between polls).
   const progress = (done: number, total: number): Promise<void> => {
