@@ -145,6 +145,18 @@ describe("where the user is, and how to name commands", () => {
     expect(howToRun("test", "test", "plugins/x", {})).toBe("npx bun test plugins/x");
     expect(userCwd("demo", {})).toBe(process.cwd());
   });
+  test("bun run (no INIT_CWD): the directory it was started in is npm_config_local_prefix", () => {
+    const bun = {
+      npm_lifecycle_event: "demo",
+      npm_config_user_agent: "bun/1.4.4 npm/? node/v26.3.0",
+      npm_config_local_prefix: "/home/u/sub",
+    };
+    expect(userCwd("demo", bun)).toBe("/home/u/sub");
+    // npm's own npm_config_local_prefix is the package root, not the user's directory.
+    expect(userCwd("demo", { ...bun, npm_config_user_agent: "npm/11.19.1 node/v20.20.2" })).toBe(
+      process.cwd(),
+    );
+  });
   test("an INIT_CWD inherited from another script (npm test spawning us) is not ours", () => {
     expect(userCwd("demo", { ...npm, npm_lifecycle_event: "test" })).toBe(process.cwd());
   });

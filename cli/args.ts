@@ -360,11 +360,17 @@ export function viaScript(script: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 /**
- * The directory the user ran the command from. `npm run`/`bun run` change cwd to the package root
- * and record the original in INIT_CWD; a direct `npx bun sim/main.ts` keeps cwd.
+ * The directory the user ran the command from. `npm run` and `bun run` change cwd to the package
+ * root; npm (and npx) record the original in INIT_CWD, Bun 1.4 (no INIT_CWD) in
+ * npm_config_local_prefix, which npm itself uses for the package root. A direct
+ * `npx bun sim/main.ts` keeps cwd.
  */
 export function userCwd(script: string, env: NodeJS.ProcessEnv = process.env): string {
-  return viaScript(script, env) && env.INIT_CWD ? env.INIT_CWD : process.cwd();
+  if (!viaScript(script, env)) return process.cwd();
+  if (env.INIT_CWD) return env.INIT_CWD;
+  if (env.npm_config_user_agent?.startsWith("bun/") && env.npm_config_local_prefix)
+    return env.npm_config_local_prefix;
+  return process.cwd();
 }
 
 /** A user-given path, made absolute against the directory the user ran the command from. */
