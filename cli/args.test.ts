@@ -67,6 +67,12 @@ describe("parse", () => {
     expect(p.positionals).toEqual(["x"]);
   });
 
+  test("a leading -- (npm's separator typed to npx bun) is dropped when there are no positionals", () => {
+    const noPos = { ...cmd, positionals: undefined };
+    expect(parse(noPos, ["--", "--packets", "3"]).values.packets).toBe(3);
+    expect(parse(cmd, ["--", "--packets"]).positionals).toEqual(["--packets"]);
+  });
+
   test("`--json -` takes the dash as a value", () => {
     expect(parse(cmd, ["--json", "-"]).values.json).toBe("-");
   });
@@ -144,6 +150,18 @@ describe("where the user is, and how to name commands", () => {
     expect(howToRun("demo", "demo/main.ts", "", { npm_lifecycle_event: "npx" })).toBe("npx bun demo/main.ts");
     expect(howToRun("test", "test", "plugins/x", {})).toBe("npx bun test plugins/x");
     expect(userCwd("demo", {})).toBe(process.cwd());
+  });
+  test("bun run (no INIT_CWD): the directory it was started in is npm_config_local_prefix", () => {
+    const bun = {
+      npm_lifecycle_event: "demo",
+      npm_config_user_agent: "bun/1.4.4 npm/? node/v26.3.0",
+      npm_config_local_prefix: "/home/u/sub",
+    };
+    expect(userCwd("demo", bun)).toBe("/home/u/sub");
+    // npm's own npm_config_local_prefix is the package root, not the user's directory.
+    expect(userCwd("demo", { ...bun, npm_config_user_agent: "npm/11.19.1 node/v20.20.2" })).toBe(
+      process.cwd(),
+    );
   });
   test("an INIT_CWD inherited from another script (npm test spawning us) is not ours", () => {
     expect(userCwd("demo", { ...npm, npm_lifecycle_event: "test" })).toBe(process.cwd());

@@ -61,6 +61,27 @@ export function fail(flag: string, msg: string): never {
   throw new UsageError(`${flag} ${msg}`);
 }
 
+/** A flag that takes a value (`--name value`): the fields every such constructor shares. */
+function valued<T>(
+  description: string,
+  o: FlagOpts<T>,
+  metavar: string,
+  parse: (raw: string, flag: string) => unknown,
+  multiple = false,
+): Flag<T> {
+  return {
+    kind: "string",
+    multiple,
+    description,
+    metavar: o.metavar ?? metavar,
+    example: o.example,
+    short: o.short,
+    default: o.default as T,
+    defaultText: o.defaultText,
+    parse,
+  };
+}
+
 /** Flag constructors: each fixes the value type, the default and the validator. */
 export const flag = {
   bool(description: string, o: { short?: string } = {}): Flag<boolean> {
@@ -78,30 +99,12 @@ export const flag = {
     description: string,
     o: FlagOpts<number> & { default: number; min?: number; max?: number },
   ): Flag<number> {
-    return {
-      kind: "string",
-      multiple: false,
-      description,
-      metavar: o.metavar ?? "N",
-      example: o.example,
-      short: o.short,
-      default: o.default,
-      defaultText: o.defaultText,
-      parse: (raw, f) => parseWhole(raw, f, o.min ?? 0, o.max ?? Number.MAX_SAFE_INTEGER),
-    };
+    return valued(description, o, "N", (raw, f) =>
+      parseWhole(raw, f, o.min ?? 0, o.max ?? Number.MAX_SAFE_INTEGER),
+    );
   },
   str<T extends string | undefined = string | undefined>(description: string, o: FlagOpts<T> = {}): Flag<T> {
-    return {
-      kind: "string",
-      multiple: false,
-      description,
-      metavar: o.metavar ?? "text",
-      example: o.example,
-      short: o.short,
-      default: o.default as T,
-      defaultText: o.defaultText,
-      parse: (raw) => raw,
-    };
+    return valued(description, o, "text", (raw) => raw);
   },
   /** One of a fixed list; the error lists them. */
   choice<C extends string>(
@@ -117,7 +120,7 @@ export const flag = {
     description: string,
     o: FlagOpts<C | undefined> = {},
   ): Flag<C | undefined> {
-    return choiceFlag<C | undefined>(choices as readonly string[] as readonly C[], description, o);
+    return choiceFlag<C | undefined>(choices, description, o);
   },
   /** A value with its own converter/validator (throw UsageError, or call `fail`). */
   custom<T>(
@@ -125,34 +128,14 @@ export const flag = {
     parse: (raw: string, flag: string) => T,
     o: FlagOpts<T> & { default: T },
   ): Flag<T> {
-    return {
-      kind: "string",
-      multiple: false,
-      description,
-      metavar: o.metavar ?? "value",
-      example: o.example,
-      short: o.short,
-      default: o.default,
-      defaultText: o.defaultText,
-      parse,
-    };
+    return valued(description, o, "value", parse);
   },
   /** Repeatable; each occurrence is parsed with `parse` (default: the raw string). */
   list<T = string>(
     description: string,
     o: Omit<FlagOpts<T[]>, "default"> & { parse?: (raw: string, flag: string) => T; default?: T[] } = {},
   ): Flag<T[]> {
-    return {
-      kind: "string",
-      multiple: true,
-      description,
-      metavar: o.metavar ?? "value",
-      example: o.example,
-      short: o.short,
-      default: o.default ?? [],
-      defaultText: o.defaultText,
-      parse: o.parse ?? ((raw) => raw),
-    };
+    return valued(description, { ...o, default: o.default ?? [] }, "value", o.parse ?? ((raw) => raw), true);
   },
 };
 
@@ -161,20 +144,10 @@ function choiceFlag<T extends string | undefined>(
   description: string,
   o: FlagOpts<T>,
 ): Flag<T> {
-  return {
-    kind: "string",
-    multiple: false,
-    description,
-    metavar: o.metavar ?? choices.join("|"),
-    example: o.example ?? choices[0],
-    short: o.short,
-    default: o.default as T,
-    defaultText: o.defaultText,
-    parse: (raw, f) => {
-      if (!choices.includes(raw)) fail(f, `must be one of ${choices.join(", ")}; got "${raw}"`);
-      return raw;
-    },
-  };
+  return valued(description, { ...o, example: o.example ?? choices[0] }, choices.join("|"), (raw, f) => {
+    if (!choices.includes(raw)) fail(f, `must be one of ${choices.join(", ")}; got "${raw}"`);
+    return raw;
+  });
 }
 
 function parseWhole(raw: string, f: string, min: number, max: number): number {
@@ -235,8 +208,11 @@ export function parse<F extends Record<string, Flag<unknown>>>(
       ? { type: f.kind, short: f.short, multiple: true }
       : { type: f.kind, multiple: true };
   }
+  // `npm run sim -- --packets 5` passes no "--" on, but `npx bun sim/main.ts -- --packets 5` does:
+  // a leading one is dropped for a command without positional arguments, where it can mean nothing.
+  const args = !cmd.positionals && argv[0] === "--" ? argv.slice(1) : [...argv];
   const { tokens } = parseArgs({
-    args: [...argv],
+    args,
     options,
     strict: false,
     allowPositionals: true,
@@ -387,11 +363,17 @@ export function viaScript(script: string, env: NodeJS.ProcessEnv = process.env):
 }
 
 /**
- * The directory the user ran the command from. `npm run`/`bun run` change cwd to the package root
- * and record the original in INIT_CWD; a direct `npx bun sim/main.ts` keeps cwd.
+ * The directory the user ran the command from. `npm run` and `bun run` change cwd to the package
+ * root; npm (and npx) record the original in INIT_CWD, Bun 1.4 (no INIT_CWD) in
+ * npm_config_local_prefix, which npm itself uses for the package root. A direct
+ * `npx bun sim/main.ts` keeps cwd.
  */
 export function userCwd(script: string, env: NodeJS.ProcessEnv = process.env): string {
-  return viaScript(script, env) && env.INIT_CWD ? env.INIT_CWD : process.cwd();
+  if (!viaScript(script, env)) return process.cwd();
+  if (env.INIT_CWD) return env.INIT_CWD;
+  if (env.npm_config_user_agent?.startsWith("bun/") && env.npm_config_local_prefix)
+    return env.npm_config_local_prefix;
+  return process.cwd();
 }
 
 /** A user-given path, made absolute against the directory the user ran the command from. */
@@ -528,6 +510,20 @@ function writeOrSave(cmdName: string, where: string, text: string, write: () => 
 function relativeToCwd(p: string): string {
   const r = relative(process.cwd(), p);
   return r.startsWith("..") ? p : r;
+}
+
+/**
+ * Writes results to stdout. A reader that went away (`| head`) wants nothing more: the command
+ * ends quietly with 0 rather than a stack trace. (JSON goes through {@link Output}, which saves
+ * the document to a temp file instead.)
+ */
+export function printOut(text: string): void {
+  try {
+    writeAll(1, text);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EPIPE") process.exit(0);
+    throw e;
+  }
 }
 
 /** Writes every byte to fd (a pipe may take it in pieces, or say EAGAIN when non-blocking). */

@@ -20,6 +20,7 @@ import {
   openOutput,
   type Parsed,
   parse,
+  printOut,
   runMain,
   UsageError,
 } from "../cli/args.ts";
@@ -90,6 +91,17 @@ function parseOpt(raw: string, f: string): [string, string] {
 
 const [maxQ] = [SIM_LIMITS.queues[1]];
 
+/** An integer flag with the Simulation's own default and range (sim.ts SIM_LIMITS). */
+function limitedInt(
+  key: "packets" | "seed" | "teardownAt" | "rxRing" | "pages",
+  description: string,
+  example: string,
+  o: { metavar?: string; defaultText?: string } = {},
+) {
+  const [min, max] = SIM_LIMITS[key];
+  return flag.int(description, { default: defaultOptions[key], min, max, example, ...o });
+}
+
 export const SIM_COMMAND = {
   script: "sim",
   file: "sim/main.ts",
@@ -118,18 +130,9 @@ export const SIM_COMMAND = {
         defaultText: DISPATCH_VARIANTS[0],
       },
     ),
-    packets: flag.int("packets offered to the device, all queues together", {
-      default: defaultOptions.packets,
-      min: SIM_LIMITS.packets[0],
-      max: SIM_LIMITS.packets[1],
-      example: "1000000",
-    }),
-    seed: flag.int("seed for the packet-size mix and everything else random", {
-      default: defaultOptions.seed,
-      min: SIM_LIMITS.seed[0],
-      max: SIM_LIMITS.seed[1],
+    packets: limitedInt("packets", "packets offered to the device, all queues together", "1000000"),
+    seed: limitedInt("seed", "seed for the packet-size mix and everything else random", "7", {
       metavar: "S",
-      example: "7",
     }),
     user: flag.choice(
       ["inline", "worker"] as const,
@@ -162,28 +165,14 @@ export const SIM_COMMAND = {
       },
       { default: defaultOptions.size, defaultText: "mix", metavar: "mix|N", example: "1500" },
     ),
-    teardownAt: flag.int(
+    teardownAt: limitedInt(
+      "teardownAt",
       "after N packets, destroy the pools and unbind the providers under load, then bind fresh ones (0 = never; must be below --packets)",
-      {
-        default: 0,
-        min: SIM_LIMITS.teardownAt[0],
-        max: SIM_LIMITS.teardownAt[1],
-        example: "50000",
-        defaultText: "0 (never)",
-      },
+      "50000",
+      { defaultText: "0 (never)" },
     ),
-    rxRing: flag.int("posted rx buffers per queue", {
-      default: defaultOptions.rxRing,
-      min: SIM_LIMITS.rxRing[0],
-      max: SIM_LIMITS.rxRing[1],
-      example: "1024",
-    }),
-    pages: flag.int("host memory in 4 KiB pages", {
-      default: defaultOptions.pages,
-      min: SIM_LIMITS.pages[0],
-      max: SIM_LIMITS.pages[1],
-      example: "65536",
-    }),
+    rxRing: limitedInt("rxRing", "posted rx buffers per queue", "1024"),
+    pages: limitedInt("pages", "host memory in 4 KiB pages", "65536"),
     opt: flag.list("a provider option (the list below); the provider must have a queue", {
       metavar: "name.key=value",
       example: "zcrx.areaPages=4096",
@@ -336,7 +325,7 @@ export async function run(p: Parsed<SimFlags>, argv: readonly string[]): Promise
   const intervals: IntervalSample[] | null = cli.interval > 0 ? [] : null;
   let prev = new Array<number>(NUM_STATS).fill(0);
   let nextProgress = 100_000;
-  const stdout = (s: string) => process.stdout.write(`${s}\n`);
+  const stdout = (s: string) => printOut(`${s}\n`);
   // Stderr progress on long runs, and the --interval samples (the Simulation calls this about
   // every progressEvery packets, between polls).
   const progress = (done: number, total: number): Promise<void> => {
