@@ -18,13 +18,16 @@ import {
 import type { PagePool } from "./page-pool.ts";
 import type { AuditReport } from "./types.ts";
 
+/** netmemDesc through a module-local binding: see page-pool.ts, HOT. */
+const descHot = netmemDesc;
+
 /**
  * Model only, on the hot path: `ref` must be attached to pool `poolId` and in flight. Only typed
  * array reads here; the message is built out of line (notOwned), so this stays small enough for
  * the engines to inline it into every put.
  */
 export function checkOwned(poolId: number, ref: NetmemRef, what: string): void {
-  const d = netmemDesc(ref);
+  const d = descHot(ref);
   if (
     ref <= 0 ||
     d >= nm.pp.length ||
