@@ -279,7 +279,7 @@ export class PagePool {
   }
 
   /**
-   * Internal (dispatcher only): __page_pool_alloc_netmems_slow(), the no-provider slow path
+   * @internal Dispatcher only: __page_pool_alloc_netmems_slow(), the no-provider slow path
    * (pool-slow.ts).
    */
   allocPagesSlow(gfp: number): NetmemRef {
@@ -374,7 +374,7 @@ export class PagePool {
   }
 
   /**
-   * Internal: page_pool_recycle_in_cache(), false (and cache_full counted) when the cache is full.
+   * @internal page_pool_recycle_in_cache(), false (and cache_full counted) when the cache is full.
    * The bulk put calls it; putUnrefedNetmem writes the same lines out (see there why).
    */
   recycleInCache(ref: NetmemRef): boolean {
@@ -404,12 +404,12 @@ export class PagePool {
     return napi !== null && napi.listOwner === cpu.id;
   }
 
-  /** Internal: __page_pool_page_can_be_recycled(): a net_iov always; a page only if nobody else holds it. */
+  /** @internal __page_pool_page_can_be_recycled(): a net_iov always; a page only if nobody else holds it. */
   canRecycle(ref: NetmemRef): boolean {
     return netmemRefCount(ref) === 1;
   }
 
-  /** Internal: page_pool_dma_sync_for_device(). */
+  /** @internal page_pool_dma_sync_for_device(). */
   syncForDevice(ref: NetmemRef, dmaSyncSize: number): void {
     if (!this.dmaSync || !this.dev.needSync) return;
     // dma_sync_size is unsigned in the kernel: -1 means "everything up to max_len".
@@ -420,7 +420,7 @@ export class PagePool {
   }
 
   /**
-   * Internal (pool and dispatcher): page_pool_return_netmem(), the netmem leaves the pool for
+   * @internal Pool and dispatcher only: page_pool_return_netmem(), the netmem leaves the pool for
    * good: to the provider, or unmapped and put back to the page allocator. Counts the release
    * (inflight goes down).
    */
@@ -442,12 +442,12 @@ export class PagePool {
     }
   }
 
-  /** Internal (dispatcher only): __page_pool_release_page_dma(), the no-provider release (pool-slow.ts). */
+  /** @internal Dispatcher only: __page_pool_release_page_dma(), the no-provider release (pool-slow.ts). */
   releasePageDma(ref: NetmemRef): void {
     releasePageDma(this, ref);
   }
 
-  /** Internal: returns every netmem of the alloc cache to its owner (scrub, update_nid). */
+  /** @internal Returns every netmem of the alloc cache to its owner (scrub, update_nid). */
   flushCache(): void {
     while (this.cacheCount > 0) this.returnNetmem(this.cache[--this.cacheCount]);
   }
