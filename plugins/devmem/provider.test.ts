@@ -673,6 +673,18 @@ describe("socket: SO_DEVMEM_DONTNEED rules", () => {
     w.auditAll();
     w.teardown();
   });
+
+  test("a closed socket is EBADF whatever the arguments (the kernel checks the socket first)", () => {
+    const w = new RxWorld();
+    w.sock.close();
+    // Each of these is EINVAL on an open socket; the closed socket wins.
+    expectCode(() => w.sock.dontneed(Uint32Array.of(1)), "EBADF");
+    expectCode(() => w.sock.dontneed(new Uint32Array(2 * (MAX_DONTNEED_TOKENS + 1))), "EBADF");
+    expectCode(() => devmemDontneed(w.sock, Uint32Array.of(1, 1), 5), "EBADF");
+    expectCode(() => devmemDontneed(w.sock, [1, 1] as unknown as Uint32Array), "EBADF");
+    expect(w.sock.stats.dontneedCalls).toBe(0);
+    w.teardown();
+  });
 });
 
 describe("unreadable memory", () => {

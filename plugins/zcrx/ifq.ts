@@ -405,18 +405,23 @@ export class ZcrxIfq {
   }
 
   /**
-   * io_zcrx_ifq_free(): after shutdown and once every pool that used the ifq is destroyed, unmaps
-   * the area and frees it. EBUSY while a pool still lives (the ring context waits for its
-   * references in the kernel). Every net_iov is then on the freelist.
+   * io_zcrx_ifq_free(): once every pool that used the ifq is destroyed, shuts the ifq down (if
+   * not yet) and frees the area. Every net_iov is then on the freelist.
+   *
+   * Model departure: the kernel's ring exit work shuts the ifqs down, then waits for the ctx
+   * references the pools hold, then frees; nothing fails. A model call cannot wait, so free()
+   * refuses with EBUSY while a pool still lives, and refuses before doing anything: a refused
+   * free leaves the ifq exactly as it was (still live and bound if it was). Call shutdown()
+   * first, as the exit work does, to scrub and close the queue so the driver drops its pool.
    */
   free(): void {
     if (this.state === "freed") return;
-    this.shutdown();
     if (this.livePools > 0)
       throw new PagePoolError(
         "EBUSY",
-        `zcrx: ${this.livePools} page pool(s) still use this ifq; destroy them first`,
+        `zcrx: ${this.livePools} page pool(s) still use this ifq; shut it down and destroy them first`,
       );
+    this.shutdown();
     this.area.unmap(this.dev);
     this.area.dispose();
     this.state = "freed";

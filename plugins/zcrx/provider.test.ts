@@ -198,6 +198,21 @@ describe("zcrx: registration and ring sizes", () => {
     expect(netdev.rxQueue(0).mpParams.ops).toBeNull();
   });
 
+  test("a free refused with EBUSY leaves the ifq as it was: live, bound, user buffers held", () => {
+    const r = new Rig();
+    expect(r.rx(100)).toBeGreaterThan(0);
+    const held = r.ifq.audit().userRefs;
+    expect(held).toBe(1);
+    expectCode(() => r.ifq.free(), "EBUSY");
+    expect(r.ifq.state).toBe("live");
+    expect(r.ifq.bound).toBe(true);
+    expect(r.netdev.rxQueue(0).mpParams.priv).toBe(r.ifq);
+    expect(r.ifq.audit()).toMatchObject({ ok: true, userRefs: held });
+    expect(r.ifq.c.scrubbedNiovs).toBe(0);
+    expect(r.rx(50)).toBeGreaterThan(0); // still receives
+    r.teardown();
+  });
+
   test("init refuses what the kernel refuses", () => {
     const r = new Rig();
     expectCode(() => r.create({ order: 1 }), "EINVAL");
