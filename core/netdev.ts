@@ -76,6 +76,11 @@ export class RxQueue {
   readonly pools = new Set<PagePool>();
   /** How many times the queue was restarted (by a provider bind or unbind). */
   restarts = 0;
+  /**
+   * rxq->pool: the AF_XDP (xsk) buffer pool bound to this queue, or null. A queue in use by
+   * AF_XDP cannot take a memory provider (EBUSY).
+   */
+  xskPool: unknown = null;
   constructor(netdev: NetDevice, index: number) {
     this.netdev = netdev;
     this.index = index;
@@ -91,6 +96,14 @@ export interface NetDeviceOptions {
   dev?: DmaDevice;
   /** ethtool tcp-data-split; providers need header split (netif_mp_open_rxq refuses otherwise). */
   tcpDataSplit?: boolean;
+  /** ethtool hds-thresh (dev->cfg->hds_thresh); providers need it 0. Default 0. */
+  hdsThresh?: number;
+  /**
+   * Whether the driver implements the queue management ops (netdev_queue_mgmt_ops, which also
+   * make the core take the instance lock, netdev_need_ops_lock). Without them no provider can be
+   * bound: EOPNOTSUPP. Default true.
+   */
+  queueMgmtOps?: boolean;
 }
 
 export class NetDevice {
@@ -99,6 +112,10 @@ export class NetDevice {
   readonly dev: DmaDevice;
   readonly rxQueues: RxQueue[];
   tcpDataSplit: boolean;
+  hdsThresh: number;
+  readonly queueMgmtOps: boolean;
+  /** dev_xdp_prog_count(): XDP programs attached to the device (a provider bind refuses them). */
+  xdpProgCount = 0;
   registered = true;
   /**
    * Driver hook for a queue restart (netdev_rx_queue_restart): a driver re-creates the queue's
@@ -114,6 +131,8 @@ export class NetDevice {
     this.name = opts.name ?? `eth${this.ifindex - 2}`;
     this.dev = opts.dev ?? defaultDmaDevice();
     this.tcpDataSplit = opts.tcpDataSplit ?? true;
+    this.hdsThresh = opts.hdsThresh ?? 0;
+    this.queueMgmtOps = opts.queueMgmtOps ?? true;
     this.rxQueues = Array.from({ length: n }, (_, i) => new RxQueue(this, i));
   }
 
@@ -127,32 +146,77 @@ export class NetDevice {
   }
 
   /**
-   * netif_mp_open_rxq(): binds a provider to a queue and restarts it. Only registered providers
-   * (found by codegen in plugins/) can be bound; `ops` must be the provider's frozen table.
+   * __net_mp_open_rxq(): binds a provider to a queue and restarts it. The kernel's checks, in its
+   * order: no queue management ops EOPNOTSUPP; queue index out of range ERANGE; tcp-data-split
+   * off EINVAL; hds-thresh non-zero EINVAL; an XDP program attached EEXIST; the queue already
+   * bound EEXIST; an AF_XDP socket on the queue EBUSY. Then the restart, which fails with ENODATA
+   * when no pool of the restarted queue took the provider (page_pool_check_memory_provider: the
+   * driver does not support providers). A failed restart leaves the queue without the provider.
+   * Model additions: an unregistered device is ENODEV (the kernel's netlink lookup fails first),
+   * and only registered providers (found by codegen in plugins/) can be bound, EFAULT otherwise.
    */
   bindRxQueue(queueIdx: number, ops: MemoryProviderOps, priv: unknown): RxQueue {
     if (!this.registered) throw new PagePoolError("ENODEV", `${this.name} is unregistered`);
-    const rxq = this.rxQueue(queueIdx);
+    if (!this.queueMgmtOps)
+      throw new PagePoolError("EOPNOTSUPP", `${this.name}: the driver has no queue management ops`);
+    if (!Number.isInteger(queueIdx) || queueIdx < 0 || queueIdx >= this.rxQueues.length)
+      throw new PagePoolError(
+        "ERANGE",
+        `${this.name}: rx queue index ${queueIdx} out of range [0, ${this.rxQueues.length})`,
+      );
+    const rxq = this.rxQueues[queueIdx];
     if (providerKind(ops) === 0)
       throw new PagePoolError(
         "EFAULT",
         `provider "${(ops as { name?: string })?.name}" is not a registered provider (only plugins/ found by codegen can be bound)`,
       );
     if (!this.tcpDataSplit) throw new PagePoolError("EINVAL", `${this.name}: tcp-data-split is disabled`);
+    if (this.hdsThresh !== 0) throw new PagePoolError("EINVAL", `${this.name}: hds-thresh is not zero`);
+    if (this.xdpProgCount > 0)
+      throw new PagePoolError(
+        "EEXIST",
+        `${this.name}: unable to bind a memory provider to a device with an XDP program attached`,
+      );
     if (rxq.mpParams.ops)
       throw new PagePoolError(
         "EEXIST",
         `${this.name} rx queue ${queueIdx}: designated queue already memory provider bound`,
       );
+    if (rxq.xskPool !== null)
+      throw new PagePoolError(
+        "EBUSY",
+        `${this.name} rx queue ${queueIdx}: designated queue already in use by AF_XDP`,
+      );
     rxq.mpParams = { ops, priv };
     try {
       this.#restart(rxq);
+      this.#checkMemoryProvider(rxq);
     } catch (e) {
-      // netif_mp_open_rxq(): a failed restart leaves the queue without the provider.
+      // A failed restart leaves the queue without the provider.
       rxq.mpParams = { ops: null, priv: null };
+      // Model departure: the kernel checks the new queue memory before it swaps it in and frees
+      // it on failure, so the old queue keeps running. The model's single driver hook has already
+      // swapped, so after an ENODATA it restarts the queue once more without the provider.
+      if ((e as PagePoolError).code === "ENODATA") this.#restart(rxq);
       throw e;
     }
     return rxq;
+  }
+
+  /**
+   * page_pool_check_memory_provider(): after the restart, some pool of the queue must have taken
+   * the provider, else the driver ignores providers: ENODATA. Model departure: with no driver
+   * hook (onQueueRestart null) the caller is the driver and creates the queue's pool after the
+   * bind, so there is nothing to check yet.
+   */
+  #checkMemoryProvider(rxq: RxQueue): void {
+    if (this.onQueueRestart === null) return;
+    const priv = rxq.mpParams.priv;
+    for (const pool of rxq.pools) if (pool.mpPriv === priv) return; // listed pools, as the kernel walks
+    throw new PagePoolError(
+      "ENODATA",
+      `${this.name} rx queue ${rxq.index}: no page pool of the restarted queue took the memory provider (driver does not support it?)`,
+    );
   }
 
   /**

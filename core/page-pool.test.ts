@@ -327,13 +327,13 @@ describe("providers bound to rx queues", () => {
     expect(() => netdev.bindRxQueue(0, rogue, {})).toThrow(/EFAULT.*not a registered provider/);
   });
 
-  test("binding twice is EEXIST; unbinding an unbound queue is ENOENT; bad index EINVAL", () => {
+  test("binding twice is EEXIST; unbinding an unbound queue is ENOENT; bad index ERANGE", () => {
     const netdev = new NetDevice({ dev: mkDev(16) });
     netdev.bindRxQueue(0, basicOps, new BasicProvider());
     expect(() => netdev.bindRxQueue(0, basicOps, new BasicProvider())).toThrow(/EEXIST/);
     netdev.unbindRxQueue(0);
     expect(() => netdev.unbindRxQueue(0)).toThrow(/ENOENT/);
-    expect(() => netdev.bindRxQueue(5, basicOps, {})).toThrow(/EINVAL.*out of range/);
+    expect(() => netdev.bindRxQueue(5, basicOps, {})).toThrow(/ERANGE.*out of range/);
     expect(netdev.rxQueue(0).restarts).toBe(2);
   });
 

@@ -178,7 +178,7 @@ describe("zcrx: registration and ring sizes", () => {
     const netdev = new NetDevice({ rxQueues: 1 });
     expectCode(() => registerZcrxIfq(netdev, { queueIdx: 0, rqEntries: 40000 }), "EINVAL");
     expectCode(() => registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 4095 }), "EINVAL");
-    expectCode(() => registerZcrxIfq(netdev, { queueIdx: 3 }), "EINVAL");
+    expectCode(() => registerZcrxIfq(netdev, { queueIdx: 3 }), "ERANGE");
     expectCode(
       () => registerZcrxIfq(netdev, { queueIdx: 0, areaId: 0x10000, areaSize: PAGE_SIZE }),
       "EINVAL",

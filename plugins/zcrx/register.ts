@@ -39,7 +39,12 @@ export function registerZcrxIfq(netdev: NetDevice, opts: ZcrxIfqOptions): ZcrxIf
       "EINVAL",
       `zcrx: areaSize must be a positive multiple of ${ZCRX_NIOV_SIZE}, got ${areaSize}`,
     );
-  netdev.rxQueue(opts.queueIdx); // EINVAL for a queue out of range, before anything is built
+  // net_mp_open_rxq() refuses a queue out of range with ERANGE; checked before anything is built.
+  if (!Number.isInteger(opts.queueIdx) || opts.queueIdx < 0 || opts.queueIdx >= netdev.rxQueues.length)
+    throw new PagePoolError(
+      "ERANGE",
+      `zcrx: rx queue index ${opts.queueIdx} out of range [0, ${netdev.rxQueues.length})`,
+    );
   const ifq = new ZcrxIfq(netdev, opts.queueIdx, {
     numNiovs: areaSize / ZCRX_NIOV_SIZE,
     areaId: opts.areaId ?? 0,
