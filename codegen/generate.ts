@@ -4,7 +4,7 @@
  * See codegen/README.md for the options, the config file and the profile format.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { emit, ICALL_MAX_N, type IcallConfig, type Profile } from "./emit.ts";
 import { emitFixtures } from "./emit-fixtures.ts";
@@ -145,10 +145,3 @@ export function driftDiff(root: string, r: GenerateResult): string {
 }
 
 export { ConfigError };
-
-/** Convenience for callers that only want the files for a set of plugins, written. */
-export async function regenerate(root: string = REPO_ROOT): Promise<GenerateResult> {
-  return generate({ root, write: true });
-}
-
-export const DEFAULT_OUT_DIR = join("core", "generated");

@@ -148,17 +148,16 @@ export function descriptorLimit(): number {
   return highWater;
 }
 
-// --- conversions (netmem.h) ---
+// --- conversions and field readers (netmem.h) ---
+// Tiny on purpose: both engines inline them, so hot paths use them instead of `ref >>> 1`.
 
+/** netmem_is_net_iov(). */
 export function netmemIsNetIov(ref: NetmemRef): boolean {
   return (ref & NET_IOV) !== 0;
 }
 /** Descriptor index of a ref, either kind (the kernel's "clear the LSB and read"). */
 export function netmemDesc(ref: NetmemRef): number {
   return ref >>> 1;
-}
-export function pageToNetmem(desc: number): NetmemRef {
-  return desc << 1;
 }
 export function netIovToNetmem(desc: number): NetmemRef {
   return (desc << 1) | NET_IOV;
@@ -168,17 +167,39 @@ export function netIovToNetmem(desc: number): NetmemRef {
 export function netmemRefCount(ref: NetmemRef): number {
   return ref & NET_IOV ? 1 : nm.pageRef[ref >>> 1];
 }
+/** The id of the pool a netmem is attached to (netmem->pp), 0 when none. */
 export function netmemPpId(ref: NetmemRef): number {
   return nm.pp[ref >>> 1];
 }
 export function netmemPpRefCount(ref: NetmemRef): number {
   return nm.ppRef[ref >>> 1];
 }
+/** page_pool_get_dma_addr_netmem(). */
 export function netmemDmaAddr(ref: NetmemRef): number {
   return nm.dma[ref >>> 1];
 }
 export function netmemLoc(ref: NetmemRef): number {
   return nm.loc[ref >>> 1];
+}
+
+/**
+ * page_pool_unref_netmem(): drops `nr` pp references and returns what is left; 0 means the
+ * caller dropped the last one (the count is then reset to 1, as the kernel does, so every
+ * netmem in the cache or ring reads 1).
+ */
+export function unrefNetmem(ref: NetmemRef, nr: number): number {
+  const d = ref >>> 1;
+  const cur = nm.ppRef[d];
+  if (cur === nr) {
+    nm.ppRef[d] = 1;
+    return 0;
+  }
+  const left = cur - nr;
+  if (left < 0) {
+    throw new PagePoolError("EFAULT", `netmem ${ref}: pp_ref_count underflow (${cur} - ${nr})`);
+  }
+  nm.ppRef[d] = left;
+  return left;
 }
 
 // --- net_iov areas (struct net_iov_area) ---

@@ -9,7 +9,7 @@
  */
 import { PagePoolError } from "./errors.ts";
 import type { RxQueue } from "./netdev.ts";
-import { LOC_CACHE, LOC_FREE, LOC_INFLIGHT, type NetmemRef, nm } from "./netmem.ts";
+import { LOC_CACHE, LOC_FREE, LOC_INFLIGHT, type NetmemRef, netmemDesc, nm } from "./netmem.ts";
 import type { PagePool } from "./page-pool.ts";
 
 export interface MemoryProviderOps {
@@ -45,7 +45,7 @@ export const mpStaticKey = { count: 0 };
  * it hands to the pool. Only call from the provider's allocNetmems.
  */
 export function netmemSetPagePool(pool: PagePool, ref: NetmemRef): void {
-  const d = ref >>> 1;
+  const d = netmemDesc(ref);
   if (nm.pp[d] !== 0)
     throw new PagePoolError(
       "EFAULT",
@@ -62,7 +62,7 @@ export function netmemSetPagePool(pool: PagePool, ref: NetmemRef): void {
  * The core counts the release itself.
  */
 export function netmemClearPagePool(ref: NetmemRef): void {
-  const d = ref >>> 1;
+  const d = netmemDesc(ref);
   nm.pp[d] = 0;
   nm.ppRef[d] = 0;
   nm.loc[d] = LOC_FREE;
@@ -79,13 +79,13 @@ export function netmemPlaceInCache(pool: PagePool, ref: NetmemRef): void {
       "ENOSPC",
       `${pool.mpOps?.name ?? "provider"}: placed a netmem in a full alloc cache`,
     );
-  nm.loc[ref >>> 1] = LOC_CACHE;
+  nm.loc[netmemDesc(ref)] = LOC_CACHE;
   pool.cache[pool.cacheCount++] = ref;
 }
 
 /** net_mp_niov_set_dma_addr(): records the DMA address a provider mapped a net_iov at. */
 export function niovSetDmaAddr(ref: NetmemRef, addr: number): void {
-  nm.dma[ref >>> 1] = addr;
+  nm.dma[netmemDesc(ref)] = addr;
 }
 
 /**

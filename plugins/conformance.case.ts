@@ -24,7 +24,6 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { PagePoolError } from "../core/errors.ts";
 import { cpu, NetDevice, napiRun, onCpu, type RxQueue } from "../core/netdev.ts";
 import { type NetmemRef, nm, PAGE_SIZE } from "../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
@@ -40,6 +39,7 @@ import {
 } from "../core/page-pool.ts";
 import { type MemoryProviderOps, mpStaticKey } from "../core/provider.ts";
 import { S_CACHE_FULL, S_CACHED, S_EMPTY, S_FAST, S_REFILL, S_RING, S_RING_FULL } from "../core/stats.ts";
+import { expectCode } from "../core/testing.ts";
 import { ManualTimers } from "../core/timers.ts";
 import { type FixtureInstance, type ProviderFixture, resolveOptions } from "./fixture.ts";
 
@@ -272,17 +272,6 @@ class World {
     cpu.inSoftirq = false;
     cpu.id = 0;
   }
-}
-
-function expectCode(fn: () => unknown, code: string): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(PagePoolError);
-  expect((err as PagePoolError).code).toBe(code as PagePoolError["code"]);
 }
 
 type Case = (w: World) => void;

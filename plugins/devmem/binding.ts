@@ -22,7 +22,7 @@ import {
   nm,
   PAGE_SHIFT,
 } from "../../core/netmem.ts";
-import { poolsById } from "../../core/page-pool.ts";
+import { poolsById } from "../../core/pool-table.ts";
 import { niovSetDmaAddr } from "../../core/provider.ts";
 import type { DmaBuf } from "./dmabuf.ts";
 import { FirstFitBitmap } from "./first-fit.ts";

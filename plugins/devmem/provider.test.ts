@@ -15,6 +15,7 @@ import {
 } from "../../core/page-pool.ts";
 import { mpStaticKey } from "../../core/provider.ts";
 import { S_CACHED, S_RING } from "../../core/stats.ts";
+import { expectCode } from "../../core/testing.ts";
 import { ManualTimers } from "../../core/timers.ts";
 import { BasicProvider } from "../basic/index.ts";
 import { basicOps } from "../basic/provider.ts";
@@ -51,18 +52,6 @@ import {
 // ---------------------------------------------------------------------------- helpers
 
 const FLAGS = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | PP_FLAG_ALLOW_UNREADABLE_NETMEM;
-
-function expectCode(fn: () => unknown, code: PagePoolError["code"]): PagePoolError {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(PagePoolError);
-  expect((err as PagePoolError).code).toBe(code);
-  return err as PagePoolError;
-}
 
 /** A small world: a 2-queue NIC over its own tiny page allocator, a dma-buf bound to queue 0. */
 class World {

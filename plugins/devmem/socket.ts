@@ -16,7 +16,7 @@
  */
 import { PagePoolError } from "../../core/errors.ts";
 import { LOC_INFLIGHT, NET_IOV, type NetmemRef, netIovArea, nm, PAGE_SIZE } from "../../core/netmem.ts";
-import { poolsById } from "../../core/page-pool.ts";
+import { poolsById } from "../../core/pool-table.ts";
 import { DevmemBinding } from "./binding.ts";
 import { FirstFitBitmap } from "./first-fit.ts";
 import { devmemOps } from "./provider.ts";

@@ -27,7 +27,7 @@ import {
   PAGE_SIZE,
 } from "../../core/netmem.ts";
 import type { DmaDevice } from "../../core/page-alloc.ts";
-import { type PagePool, PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from "../../core/page-pool.ts";
+import type { PagePool } from "../../core/page-pool.ts";
 import {
   type MemoryProviderOps,
   netmemClearPagePool,
@@ -36,6 +36,7 @@ import {
   niovSetDmaAddr,
   providerSetNetmemSize,
 } from "../../core/provider.ts";
+import { PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from "../../core/types.ts";
 
 /** Folio order: 2^9 pages = 2 MiB (a PMD-sized huge page on x86-64). */
 export const HUGE_FOLIO_ORDER = 9;

@@ -21,13 +21,14 @@
 import { PagePoolError } from "../../core/errors.ts";
 import type { RxQueue } from "../../core/netdev.ts";
 import { type NetmemRef, nm, PAGE_SIZE } from "../../core/netmem.ts";
-import { type PagePool, PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from "../../core/page-pool.ts";
+import type { PagePool } from "../../core/page-pool.ts";
 import {
   type MemoryProviderOps,
   netmemPlaceInCache,
   netmemSetPagePool,
   niovSetDmaAddr,
 } from "../../core/provider.ts";
+import { PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from "../../core/types.ts";
 
 export interface LimitedOptions {
   /** The quota in bytes: a positive multiple of PAGE_SIZE (4096). */

@@ -19,10 +19,13 @@ import {
   type NetmemRef,
   nm,
   PAGE_SIZE,
+  unrefNetmem,
 } from "../../core/netmem.ts";
 import type { DmaDevice, PageAllocator } from "../../core/page-alloc.ts";
-import { type PagePool, PP_ALLOC_CACHE_REFILL, poolsById, unrefNetmem } from "../../core/page-pool.ts";
+import type { PagePool } from "../../core/page-pool.ts";
+import { poolsById } from "../../core/pool-table.ts";
 import { netmemPlaceInCache, netmemSetPagePool } from "../../core/provider.ts";
+import { PP_ALLOC_CACHE_REFILL } from "../../core/types.ts";
 import { ZcrxArea } from "./area.ts";
 import { CompletionRingKernel, RefillRingKernel } from "./ring.ts";
 import {

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { PagePoolError } from "../../core/errors.ts";
 import { NetDevice, napiRun, onCpu } from "../../core/netdev.ts";
 import { LOC_USER, type NetmemRef, nm, PAGE_SIZE } from "../../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../../core/page-alloc.ts";
@@ -12,6 +11,7 @@ import {
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
 } from "../../core/page-pool.ts";
+import { expectCode } from "../../core/testing.ts";
 import { ManualTimers } from "../../core/timers.ts";
 import { fixtureTarget, runConformance } from "../conformance.case.ts";
 import { zcrxExample } from "./example.ts";
@@ -46,17 +46,6 @@ runConformance(
     },
   ),
 );
-
-function expectCode(fn: () => unknown, code: PagePoolError["code"]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(PagePoolError);
-  expect((err as PagePoolError).code).toBe(code);
-}
 
 /** A net device with one zcrx queue, its pool as a driver makes it, and a user in this thread. */
 class Rig {

@@ -58,7 +58,6 @@ export const RQE_PAD = 3;
  * (user_data, res, flags, then io_uring_zcrx_cqe { off, __pad }); the model keeps only the fields
  * zcrx gives meaning to, so four words per completion.
  */
-export const CQE_SIZE = 16;
 export const CQE_OFF_LO = 0;
 export const CQE_OFF_HI = 1;
 export const CQE_RES = 2;
