@@ -196,6 +196,9 @@ export function unrefNetmem(ref: NetmemRef, nr: number): number {
   }
   const left = cur - nr;
   if (left < 0) {
+    // Model departure: the kernel WARNs here (WARN_ON(ret < 0)) and carries on with the negative
+    // count. The model throws instead and leaves the count as it was, so the caller's extra put
+    // is reported where it happens rather than corrupting the pool later.
     throw new PagePoolError("EFAULT", `netmem ${ref}: pp_ref_count underflow (${cur} - ${nr})`);
   }
   nm.ppRef[d] = left;

@@ -23,6 +23,12 @@ export interface PageAllocatorOptions {
   pages?: number;
   /** NUMA nodes; pages are split evenly between them. Default 1. */
   nodes?: number;
+  /**
+   * The emergency reserve, in pages: an allocation that leaves fewer than this many pages free
+   * dips into the reserves and its page is marked pfmemalloc (page_is_pfmemalloc), which the page
+   * pool must not recycle. Default 0 (no page is ever pfmemalloc).
+   */
+  reservePages?: number;
 }
 
 let nextAllocatorId = 1;
@@ -44,6 +50,9 @@ export class PageAllocator {
   readonly #freeOrder: Int8Array;
   /** Order a head page was allocated at (for put_page freeing the compound page). */
   readonly #allocOrder: Int8Array;
+  /** page->pfmemalloc, by pfn: allocated from the emergency reserves. */
+  readonly #pfmemalloc: Uint8Array;
+  readonly reservePages: number;
   /** Free-list heads: [node * (MAX_PAGE_ORDER+1) + order], -1 when empty. */
   readonly #heads: Int32Array;
   readonly #zoneStart: Int32Array;
@@ -67,6 +76,11 @@ export class PageAllocator {
     this.#prev = new Int32Array(pages).fill(-1);
     this.#freeOrder = new Int8Array(pages).fill(-1);
     this.#allocOrder = new Int8Array(pages).fill(-1);
+    this.#pfmemalloc = new Uint8Array(pages);
+    const reserve = opts.reservePages ?? 0;
+    if (!Number.isInteger(reserve) || reserve < 0 || reserve > pages)
+      throw new PagePoolError("EINVAL", `reservePages must be an integer in [0, ${pages}], got ${reserve}`);
+    this.reservePages = reserve;
     this.#heads = new Int32Array(nodes * (MAX_PAGE_ORDER + 1)).fill(-1);
     this.#zoneStart = new Int32Array(nodes);
     this.#zoneEnd = new Int32Array(nodes);
@@ -122,6 +136,7 @@ export class PageAllocator {
         this.#allocOrder[pfn] = order;
         nm.pageRef[this.base + pfn] = 1;
         this.#freeCount -= 1 << order;
+        this.#pfmemalloc[pfn] = this.#freeCount < this.reservePages ? 1 : 0;
         return (this.base + pfn) << 1;
       }
     }
@@ -140,6 +155,17 @@ export class PageAllocator {
       out[off + i] = ref;
     }
     return i;
+  }
+
+  /** page_is_pfmemalloc(): the page came from the emergency reserves. */
+  isPfmemalloc(ref: NetmemRef): boolean {
+    return this.#pfmemalloc[(ref >>> 1) - this.base] === 1;
+  }
+
+  /** Test hook: marks a live page as allocated from the reserves. */
+  markPfmemalloc(ref: NetmemRef): void {
+    this.#check(ref);
+    this.#pfmemalloc[(ref >>> 1) - this.base] = 1;
   }
 
   /** get_page(). */

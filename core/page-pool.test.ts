@@ -230,7 +230,7 @@ describe("params are validated as page_pool_init does", () => {
       /maxLen must be non-zero/,
     ],
     ["order too large", { order: 11 }, "EINVAL", /order must be <= MAX_PAGE_ORDER/],
-    ["unreadable without a queue", { flags: PP_FLAG_ALLOW_UNREADABLE_NETMEM }, "EINVAL", /queueIdx/],
+    ["unreadable without a netdev", { flags: PP_FLAG_ALLOW_UNREADABLE_NETMEM }, "EINVAL", /netdev required/],
     ["DMA_MAP towards the device", { flags: PP_FLAG_DMA_MAP, dmaDir: "to-device" }, "EINVAL", /dmaDir/],
     ["negative order", { order: -1 }, "EINVAL", /order must be an integer/],
     ["fractional poolSize", { poolSize: 1.5 }, "EINVAL", /poolSize/],

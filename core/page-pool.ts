@@ -164,9 +164,9 @@ export class PagePool {
     this.maxLen = p.maxLen ?? 0;
     this.offset = p.offset ?? 0;
     this.flags = p.flags ?? 0;
-    this.dmaDir = p.dmaDir ?? "from-device";
+    this.dmaDir = p.dmaDir ?? "bidirectional";
     this.netdev = p.netdev ?? null;
-    this.queueIdx = p.queueIdx ?? -1;
+    this.queueIdx = p.queueIdx ?? 0;
     this.rxq = mp.rxq;
     this.dev = p.dev ?? this.netdev?.dev ?? defaultDmaDevice();
     this.pages = this.dev.pages;
@@ -189,13 +189,23 @@ export class PagePool {
    * rx queue (never from params), calls its init, and unwinds on failure.
    */
   static create(params: PagePoolParams = {}): PagePool {
+    return PagePool.createPercpu(params, -1);
+  }
+
+  /**
+   * page_pool_create_percpu(): a pool owned by CPU `cpuid` (the per-CPU system pools): puts
+   * from that CPU's softirq recycle straight into the cache, as napi-local puts do.
+   */
+  static createPercpu(params: PagePoolParams, cpuid: number): PagePool {
     const p = params;
     const dmaDir = validateParams(p);
+    if (!Number.isInteger(cpuid) || cpuid < -1 || cpuid > 1023)
+      throw new PagePoolError("EINVAL", `cpuid must be an integer in [-1, 1023], got ${cpuid}`);
     let rxq: RxQueue | null = null;
     let ops: MemoryProviderOps | null = null;
     let priv: unknown = null;
-    if (p.netdev && p.queueIdx !== undefined) {
-      rxq = p.netdev.rxQueue(p.queueIdx);
+    if (p.netdev) {
+      rxq = p.netdev.rxQueue(p.queueIdx ?? 0);
       // Only a pool that may hold unreadable netmem takes the queue's provider.
       if ((p.flags ?? 0) & PP_FLAG_ALLOW_UNREADABLE_NETMEM) {
         ops = rxq.mpParams.ops;
@@ -204,6 +214,7 @@ export class PagePool {
     }
 
     const pool = new PagePool({ ...p, dmaDir }, { ops, priv, rxq });
+    pool.cpuid = cpuid;
     if (ops) {
       // Providers need the pool to map and sync (they then turn off what they do not need).
       if (!pool.dmaMap || !pool.dmaSync)
@@ -391,9 +402,12 @@ export class PagePool {
     return napi !== null && napi.listOwner === cpu.id;
   }
 
-  /** Internal: __page_pool_page_can_be_recycled(): a net_iov always; a page only if nobody else holds it. */
+  /**
+   * Internal: __page_pool_page_can_be_recycled(): a net_iov always; a page only if nobody else
+   * holds it and it did not come from the emergency reserves (page_is_pfmemalloc).
+   */
   canRecycle(ref: NetmemRef): boolean {
-    return netmemRefCount(ref) === 1;
+    return netmemIsNetIov(ref) || (netmemRefCount(ref) === 1 && !this.pages.isPfmemalloc(ref));
   }
 
   /** Internal: page_pool_dma_sync_for_device(). */

@@ -168,6 +168,7 @@ class World {
   params(extra: Partial<PagePoolParams> = {}): PagePoolParams {
     return {
       flags: PROVIDER_FLAGS,
+      dmaDir: "from-device",
       maxLen: PAGE_SIZE,
       netdev: this.env.netdev,
       queueIdx: this.env.queueIdx,

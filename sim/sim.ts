@@ -242,6 +242,7 @@ export class Simulation {
     const bound = rxq.mpParams.ops !== null;
     const fresh = PagePoolClass.create({
       flags: PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | (bound ? PP_FLAG_ALLOW_UNREADABLE_NETMEM : 0),
+      dmaDir: "from-device", // a receive queue (the zeroed default is bidirectional)
       // The device writes at most one buffer: a provider's chunk may be smaller than a page.
       maxLen: bound ? Math.min(4096, q.backend.bufLen) : 4096,
       netdev: this.netdev,

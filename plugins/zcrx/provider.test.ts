@@ -76,6 +76,7 @@ class Rig {
   create(extra: Partial<PagePoolParams> = {}): PagePool {
     return PagePool.create({
       flags: FLAGS,
+      dmaDir: "from-device",
       maxLen: PAGE_SIZE,
       netdev: this.netdev,
       queueIdx: 0,
@@ -219,10 +220,19 @@ describe("zcrx: registration and ring sizes", () => {
     const netdev = new NetDevice({ rxQueues: 1, dev });
     const ifq = registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 4 * PAGE_SIZE });
     dev.failNextMaps = 1;
-    expectCode(() => PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0 }), "ENOMEM");
+    expectCode(
+      () => PagePool.create({ flags: FLAGS, dmaDir: "from-device", maxLen: PAGE_SIZE, netdev, queueIdx: 0 }),
+      "ENOMEM",
+    );
     expect(ifq.livePools).toBe(0);
     expect(ifq.area.isMapped).toBe(false);
-    const pool = PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0 });
+    const pool = PagePool.create({
+      flags: FLAGS,
+      dmaDir: "from-device",
+      maxLen: PAGE_SIZE,
+      netdev,
+      queueIdx: 0,
+    });
     expect(ifq.area.isMapped).toBe(true);
     expect(nm.dma[ifq.area.base + 3]).toBe(ifq.area.iovaBase + 3 * PAGE_SIZE);
     pool.destroy();
@@ -533,7 +543,14 @@ describe("zcrx: a Worker thread as the user", () => {
       cqEntries: 128,
     });
     const napi = netdev.rxQueue(0).napi;
-    const pool = PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0, napi });
+    const pool = PagePool.create({
+      flags: FLAGS,
+      dmaDir: "from-device",
+      maxLen: PAGE_SIZE,
+      netdev,
+      queueIdx: 0,
+      napi,
+    });
     const worker = new Worker(new URL("./user-worker.ts", import.meta.url).href);
     const done = new Promise<ZcrxWorkerResult>((resolve, reject) => {
       worker.onmessage = (e: MessageEvent<ZcrxWorkerResult>) => resolve(e.data);
@@ -716,7 +733,16 @@ function runSequence(areaId: number, cmds: Cmd[]): void {
   });
   const napi = netdev.rxQueue(0).napi;
   const mkPool = () =>
-    PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0, napi, timers, log: () => {} });
+    PagePool.create({
+      flags: FLAGS,
+      dmaDir: "from-device",
+      maxLen: PAGE_SIZE,
+      netdev,
+      queueIdx: 0,
+      napi,
+      timers,
+      log: () => {},
+    });
   const pools = [mkPool()];
   let pool: PagePool | null = pools[0];
   const user = new ZcrxUser(ifq.userDescriptor());
