@@ -91,7 +91,7 @@ describe("inspect", () => {
       `[${f("table-private")}:13]: ops table tablePrivateOps must be exported`,
       `[${f("unexported")}:5]: allocNetmems must be an exported named function (xAlloc is not exported)`,
       `[${f("unknown-op")}:20]: unknown op recycle (the contract has name, allocNetmems, releaseNetmem, init, destroy, nlFill, uninstall)`,
-      `[${f("wrong-type")}:11]: init: xInit(_pool: string) does not match MemoryProviderOps.init(pool: PagePool): void`,
+      `[${f("wrong-type")}:11]: init: xInit(_pool: string) does not match MemoryProviderOps.init(pool: PoolView): void`,
     ]);
   });
 

@@ -84,9 +84,8 @@ const RESERVED = new Set([
   "mpNlFill",
   "mpStaticKey",
   "MemoryProviderOps",
-  "PagePool",
+  "DispatchPool",
   "NetmemRef",
-  "RxQueue",
 ]);
 
 const posix = (p: string) => p.split(sep).join("/");

@@ -7,7 +7,6 @@
 import { providerKind } from "#dispatch";
 import { PagePoolError } from "./errors.ts";
 import { type DmaDevice, defaultDmaDevice } from "./page-alloc.ts";
-import type { PagePool } from "./page-pool.ts";
 import type { MemoryProviderOps } from "./provider.ts";
 
 // --- execution context: which CPU runs, and whether it is in softirq (NAPI) context ---
@@ -67,13 +66,19 @@ export interface MpParams {
   priv: unknown;
 }
 
+/** What a queue needs of the pools created for it (the pool class is one). */
+export interface QueuePool {
+  /** page_pool_unreg_netdev(): the queue's device went away. */
+  netdevGone(): void;
+}
+
 export class RxQueue {
   readonly netdev: NetDevice;
   readonly index: number;
   readonly napi: Napi;
   mpParams: MpParams = { ops: null, priv: null };
   /** Pools created for this queue that are not yet freed. */
-  readonly pools = new Set<PagePool>();
+  readonly pools = new Set<QueuePool>();
   /** How many times the queue was restarted (by a provider bind or unbind). */
   restarts = 0;
   /**

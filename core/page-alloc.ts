@@ -14,6 +14,9 @@ import {
   reserveDescriptors,
 } from "./netmem.ts";
 
+/** enum dma_data_direction, as a pool declares it. */
+export type DmaDir = "bidirectional" | "to-device" | "from-device" | "none";
+
 export const MAX_PAGE_ORDER = 10;
 /** NUMA_NO_NODE: use the current CPU's node (node 0 in the model). */
 export const NUMA_NO_NODE = -1;

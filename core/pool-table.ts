@@ -3,10 +3,10 @@
  * creation until they are freed. Its own leaf module so providers, the simulator and tests can
  * look a netmem's pool up without importing the pool class.
  */
-import type { PagePool } from "./page-pool.ts";
+import type { PoolView } from "./provider.ts";
 
 /** Live pools by id (nm.pp[desc] holds the id). Entries are removed when a pool is freed. */
-export const poolsById = new Map<number, PagePool>();
+export const poolsById = new Map<number, PoolView>();
 
 let nextPoolId = 1;
 

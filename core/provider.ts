@@ -8,9 +8,69 @@
  * The cache-hit fast path never reaches a provider.
  */
 import { PagePoolError } from "./errors.ts";
-import type { RxQueue } from "./netdev.ts";
 import { LOC_CACHE, LOC_FREE, LOC_INFLIGHT, type NetmemRef, netmemDesc, nm } from "./netmem.ts";
-import type { PagePool } from "./page-pool.ts";
+import type { DmaDevice, DmaDir, PageAllocator } from "./page-alloc.ts";
+
+/**
+ * What a provider sees of an rx queue (struct netdev_rx_queue). Declared here, as the kernel's
+ * memory_provider.h forward-declares the struct, so the contract does not depend on netdev.ts;
+ * the core's RxQueue is one.
+ */
+export interface MpRxQueue {
+  readonly index: number;
+  readonly netdev: { readonly ifindex: number; readonly name: string };
+}
+
+/**
+ * What a provider sees of a page pool: the fields the kernel's providers read, and the puts a
+ * provider's user side makes. The core's PagePool is one; providers never import the class.
+ * Writable fields are written only through the helpers below (and `dmaSync` by an init that
+ * turns syncing off, as devmem's does).
+ */
+export interface PoolView {
+  readonly id: number;
+  readonly order: number;
+  readonly nid: number;
+  readonly maxLen: number;
+  readonly offset: number;
+  readonly dmaDir: DmaDir;
+  readonly dmaMap: boolean;
+  dmaSync: boolean;
+  readonly dev: DmaDevice;
+  readonly pages: PageAllocator;
+  readonly rxq: MpRxQueue | null;
+  /** The provider bound when the pool was created, and its state (the queue's mp priv). */
+  readonly mpOps: MemoryProviderOps | null;
+  readonly mpPriv: unknown;
+  /** The alloc cache: a provider may pop from it after filling it (netmemPlaceInCache). */
+  readonly cache: Int32Array;
+  cacheCount: number;
+  /** pages_state_hold_cnt (netmemSetPagePool counts it). */
+  holdCount: number;
+  /** Bytes one netmem holds (providerSetNetmemSize). */
+  netmemSize: number;
+  readonly state: "live" | "detached" | "freed";
+  /** page_pool_put_netmem(). */
+  putNetmem(ref: NetmemRef, dmaSyncSize: number, allowDirect: boolean): void;
+  /** page_pool_put_unrefed_netmem(): the last pp reference is already dropped. */
+  putUnrefedNetmem(ref: NetmemRef, dmaSyncSize: number, allowDirect: boolean): void;
+  /** page_pool_put_full_netmem(). */
+  putFullNetmem(ref: NetmemRef, allowDirect: boolean): void;
+  /** page_pool_ref_netmem(). */
+  refNetmem(ref: NetmemRef): void;
+}
+
+/**
+ * Core-internal: the dispatcher's view of a pool, the provider view plus the no-provider
+ * fallbacks it calls. Providers must not call these.
+ */
+export interface DispatchPool extends PoolView {
+  readonly mpKind: number;
+  /** Internal (dispatcher only): the no-provider slow path. */
+  allocPagesSlow(gfp: number): NetmemRef;
+  /** Internal (dispatcher only): the no-provider release (unmap). */
+  releasePageDma(ref: NetmemRef): void;
+}
 
 export interface MemoryProviderOps {
   /** Stable id, kebab-case; the folder name under plugins/. */
@@ -19,21 +79,21 @@ export interface MemoryProviderOps {
    * Slow-path allocation: return one netmem attached to `pool` (see netmemSetPagePool), or 0.
    * May also fill the pool's cache in bulk with netmemPlaceInCache. Caller: the pool, in its NAPI context.
    */
-  allocNetmems(pool: PagePool, gfp: number): NetmemRef;
+  allocNetmems(pool: PoolView, gfp: number): NetmemRef;
   /**
    * A netmem whose last pp reference dropped and that the pool could not recycle. Return true
    * to have the core put the page to the page allocator, false when the provider keeps it
    * (both in-tree providers return false). Must detach it (netmemClearPagePool) when keeping it.
    */
-  releaseNetmem(pool: PagePool, netmem: NetmemRef): boolean;
+  releaseNetmem(pool: PoolView, netmem: NetmemRef): boolean;
   /** Called once at pool creation, after the core's checks. Throw a PagePoolError to refuse. */
-  init(pool: PagePool): void;
+  init(pool: PoolView): void;
   /** Called exactly once when the pool is finally freed (after every netmem came back). */
-  destroy(pool: PagePool): void;
+  destroy(pool: PoolView): void;
   /** Extra attributes for the pool's and queue's netlink dump (page-pool-get, queue-get). */
-  nlFill?(priv: unknown, rxq: RxQueue | null): Record<string, unknown>;
+  nlFill?(priv: unknown, rxq: MpRxQueue | null): Record<string, unknown>;
   /** The net device is going away while the provider is still bound to `rxq`. */
-  uninstall?(priv: unknown, rxq: RxQueue): void;
+  uninstall?(priv: unknown, rxq: MpRxQueue): void;
 }
 
 /** static_key page_pool_mem_providers: how many pools with a provider exist. */
@@ -44,7 +104,7 @@ export const mpStaticKey = { count: 0 };
  * pp_ref_count 1 and counts it held (hold_cnt++). The provider must call this for every netmem
  * it hands to the pool. Only call from the provider's allocNetmems.
  */
-export function netmemSetPagePool(pool: PagePool, ref: NetmemRef): void {
+export function netmemSetPagePool(pool: PoolView, ref: NetmemRef): void {
   const d = netmemDesc(ref);
   if (nm.pp[d] !== 0)
     throw new PagePoolError(
@@ -73,7 +133,7 @@ export function netmemClearPagePool(ref: NetmemRef): void {
  * straight into the pool's alloc cache. Only call from allocNetmems; the caller ensures room
  * (cacheCount < PP_ALLOC_CACHE_SIZE).
  */
-export function netmemPlaceInCache(pool: PagePool, ref: NetmemRef): void {
+export function netmemPlaceInCache(pool: PoolView, ref: NetmemRef): void {
   if (pool.cacheCount >= pool.cache.length)
     throw new PagePoolError(
       "ENOSPC",
@@ -94,7 +154,7 @@ export function niovSetDmaAddr(ref: NetmemRef, addr: number): void {
  * buffer and inflightMem counts the right size. Only call from init; `bytes` must be a power of
  * two no larger than PAGE_SIZE << order.
  */
-export function providerSetNetmemSize(pool: PagePool, bytes: number): void {
+export function providerSetNetmemSize(pool: PoolView, bytes: number): void {
   const max = pool.netmemSize;
   if (!Number.isInteger(bytes) || bytes < 64 || bytes > max || (bytes & (bytes - 1)) !== 0)
     throw new PagePoolError("EINVAL", `netmem size must be a power of two in [64, ${max}], got ${bytes}`);

@@ -5,7 +5,7 @@
  */
 import { PagePoolError } from "./errors.ts";
 import type { Napi, NetDevice } from "./netdev.ts";
-import type { DmaDevice } from "./page-alloc.ts";
+import type { DmaDevice, DmaDir } from "./page-alloc.ts";
 import type { Timers } from "./timers.ts";
 
 // --- constants (include/net/page_pool/types.h, net/core/page_pool.c) ---
@@ -32,7 +32,8 @@ export const XDP_BULK_QUEUE_SIZE = 16;
 /** The only gfp flag the model reads: the pool's paths are atomic (softirq) allocations. */
 export const GFP_ATOMIC = 0x1;
 
-export type DmaDir = "bidirectional" | "to-device" | "from-device" | "none";
+export type { DmaDir };
+
 const DMA_DIRS: readonly DmaDir[] = ["bidirectional", "to-device", "from-device", "none"];
 
 export interface PagePoolParams {

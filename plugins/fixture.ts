@@ -19,8 +19,7 @@
 import { PagePoolError } from "../core/errors.ts";
 import type { NetDevice } from "../core/netdev.ts";
 import type { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
-import type { PagePool } from "../core/page-pool.ts";
-import type { MemoryProviderOps } from "../core/provider.ts";
+import type { MemoryProviderOps, PoolView } from "../core/provider.ts";
 import type { DevmemBinding, DevmemNetlink } from "./devmem/index.ts";
 import type { ZcrxIfq } from "./zcrx/index.ts";
 
@@ -65,8 +64,8 @@ export interface FixtureInstance {
   /** How many it could hand out now (equals `capacity` when no pool holds any of its memory). */
   available(): number;
   /** Readable memory only: the backing bytes of `ref` and the byte offset where `ref` starts. */
-  memory(pool: PagePool, ref: number): Uint8Array;
-  byteOffset(pool: PagePool, ref: number): number;
+  memory(pool: PoolView, ref: number): Uint8Array;
+  byteOffset(pool: PoolView, ref: number): number;
   /** The provider's own counters (JSON-able). */
   counters(): Record<string, unknown>;
   /** Pools the provider's init accepted and destroy calls it saw (equal once every pool is gone). */
@@ -180,6 +179,6 @@ export function enumOption<T extends string | number | boolean>(
 
 /** The memory view of host pages: the page allocator's bytes at the page's offset. */
 export const hostPagesMemory = {
-  memory: (pool: PagePool, _ref: number): Uint8Array => pool.pages.memory,
-  byteOffset: (pool: PagePool, ref: number): number => pool.pages.offsetOf(ref),
+  memory: (pool: PoolView, _ref: number): Uint8Array => pool.pages.memory,
+  byteOffset: (pool: PoolView, ref: number): number => pool.pages.offsetOf(ref),
 };

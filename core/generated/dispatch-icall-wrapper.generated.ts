@@ -8,10 +8,8 @@
  * indirect call; here the compares are always emitted (that is the design being measured).
  * Linked as `#dispatch` with `--conditions=icall-wrapper`.
  */
-import type { RxQueue } from "../netdev.ts";
 import type { NetmemRef } from "../netmem.ts";
-import type { PagePool } from "../page-pool.ts";
-import { mpStaticKey } from "../provider.ts";
+import { type DispatchPool, mpStaticKey } from "../provider.ts";
 import {
   devmemAllocNetmems,
   devmemDestroy,
@@ -32,7 +30,7 @@ export { PROVIDER_NAMES, PROVIDERS, providerKind } from "./registry.generated.ts
 export const DISPATCH_VARIANT = "icall-wrapper";
 
 /** The slow-path dispatch point. Caller: the pool, in its NAPI context, cache and ring empty. */
-export function mpAllocNetmems(pool: PagePool, gfp: number): NetmemRef {
+export function mpAllocNetmems(pool: DispatchPool, gfp: number): NetmemRef {
   if (mpStaticKey.count > 0 && pool.mpOps !== null) {
     const f = pool.mpOps.allocNetmems;
     if (f === zcrxAllocNetmems) return zcrxAllocNetmems(pool, gfp);
@@ -43,7 +41,7 @@ export function mpAllocNetmems(pool: PagePool, gfp: number): NetmemRef {
 }
 
 /** A netmem leaves the pool: true = the core puts the page back to the page allocator. */
-export function mpReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function mpReleaseNetmem(pool: DispatchPool, netmem: NetmemRef): boolean {
   if (mpStaticKey.count > 0 && pool.mpOps !== null) {
     const f = pool.mpOps.releaseNetmem;
     if (f === zcrxReleaseNetmem) return zcrxReleaseNetmem(pool, netmem);
@@ -54,7 +52,7 @@ export function mpReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
   return true;
 }
 
-export function mpInit(pool: PagePool): void {
+export function mpInit(pool: DispatchPool): void {
   if (pool.mpOps === null) return;
   const f = pool.mpOps.init;
   if (f === zcrxInit) return zcrxInit(pool);
@@ -62,7 +60,7 @@ export function mpInit(pool: PagePool): void {
   f(pool);
 }
 
-export function mpDestroy(pool: PagePool): void {
+export function mpDestroy(pool: DispatchPool): void {
   if (pool.mpOps === null) return;
   const f = pool.mpOps.destroy;
   if (f === zcrxDestroy) return zcrxDestroy(pool);
@@ -70,10 +68,10 @@ export function mpDestroy(pool: PagePool): void {
   f(pool);
 }
 
-export function mpNlFill(pool: PagePool): Record<string, unknown> | undefined {
+export function mpNlFill(pool: DispatchPool): Record<string, unknown> | undefined {
   const f = pool.mpOps?.nlFill;
   if (f === undefined) return undefined;
-  const rxq = pool.rxq as RxQueue | null;
+  const rxq = pool.rxq;
   if (f === zcrxNlFill) return zcrxNlFill(pool.mpPriv, rxq);
   if (f === devmemNlFill) return devmemNlFill(pool.mpPriv, rxq);
   return f(pool.mpPriv, rxq);

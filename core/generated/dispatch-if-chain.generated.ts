@@ -9,10 +9,8 @@
  * registered provider, and init/destroy/nlFill are chained the same way.
  * Linked as `#dispatch` with `--conditions=if-chain`; see codegen/README.md.
  */
-import type { RxQueue } from "../netdev.ts";
 import type { NetmemRef } from "../netmem.ts";
-import type { PagePool } from "../page-pool.ts";
-import { mpStaticKey } from "../provider.ts";
+import { type DispatchPool, mpStaticKey } from "../provider.ts";
 import {
   basicAllocNetmems,
   basicDestroy,
@@ -54,7 +52,7 @@ export { PROVIDER_NAMES, PROVIDERS, providerKind } from "./registry.generated.ts
 export const DISPATCH_VARIANT = "if-chain";
 
 /** The slow-path dispatch point. Caller: the pool, in its NAPI context, cache and ring empty. */
-export function mpAllocNetmems(pool: PagePool, gfp: number): NetmemRef {
+export function mpAllocNetmems(pool: DispatchPool, gfp: number): NetmemRef {
   if (mpStaticKey.count > 0) {
     const k = pool.mpKind;
     if (k === 1) return basicAllocNetmems(pool, gfp);
@@ -67,7 +65,7 @@ export function mpAllocNetmems(pool: PagePool, gfp: number): NetmemRef {
 }
 
 /** A netmem leaves the pool: true = the core puts the page back to the page allocator. */
-export function mpReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function mpReleaseNetmem(pool: DispatchPool, netmem: NetmemRef): boolean {
   if (mpStaticKey.count > 0) {
     const k = pool.mpKind;
     if (k === 1) return basicReleaseNetmem(pool, netmem);
@@ -80,7 +78,7 @@ export function mpReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
   return true;
 }
 
-export function mpInit(pool: PagePool): void {
+export function mpInit(pool: DispatchPool): void {
   const k = pool.mpKind;
   if (k === 1) return basicInit(pool);
   if (k === 2) return devmemInit(pool);
@@ -89,7 +87,7 @@ export function mpInit(pool: PagePool): void {
   if (k === 5) return zcrxInit(pool);
 }
 
-export function mpDestroy(pool: PagePool): void {
+export function mpDestroy(pool: DispatchPool): void {
   const k = pool.mpKind;
   if (k === 1) return basicDestroy(pool);
   if (k === 2) return devmemDestroy(pool);
@@ -98,12 +96,12 @@ export function mpDestroy(pool: PagePool): void {
   if (k === 5) return zcrxDestroy(pool);
 }
 
-export function mpNlFill(pool: PagePool): Record<string, unknown> | undefined {
+export function mpNlFill(pool: DispatchPool): Record<string, unknown> | undefined {
   const k = pool.mpKind;
-  if (k === 1) return basicNlFill(pool.mpPriv, pool.rxq as RxQueue | null);
-  if (k === 2) return devmemNlFill(pool.mpPriv, pool.rxq as RxQueue | null);
-  if (k === 3) return hugeNlFill(pool.mpPriv, pool.rxq as RxQueue | null);
-  if (k === 4) return limitedNlFill(pool.mpPriv, pool.rxq as RxQueue | null);
-  if (k === 5) return zcrxNlFill(pool.mpPriv, pool.rxq as RxQueue | null);
+  if (k === 1) return basicNlFill(pool.mpPriv, pool.rxq);
+  if (k === 2) return devmemNlFill(pool.mpPriv, pool.rxq);
+  if (k === 3) return hugeNlFill(pool.mpPriv, pool.rxq);
+  if (k === 4) return limitedNlFill(pool.mpPriv, pool.rxq);
+  if (k === 5) return zcrxNlFill(pool.mpPriv, pool.rxq);
   return undefined;
 }

@@ -5,36 +5,34 @@
  * (`static_branch_unlikely(&page_pool_mem_providers) && pool->mp_ops`), else the page allocator.
  * Linked as `#dispatch` by default (package.json "imports"); see codegen/README.md.
  */
-import type { RxQueue } from "../netdev.ts";
 import type { NetmemRef } from "../netmem.ts";
-import type { PagePool } from "../page-pool.ts";
-import { mpStaticKey } from "../provider.ts";
+import { type DispatchPool, mpStaticKey } from "../provider.ts";
 
 export { PROVIDER_NAMES, PROVIDERS, providerKind } from "./registry.generated.ts";
 
 export const DISPATCH_VARIANT = "ops-table";
 
 /** The slow-path dispatch point. Caller: the pool, in its NAPI context, cache and ring empty. */
-export function mpAllocNetmems(pool: PagePool, gfp: number): NetmemRef {
+export function mpAllocNetmems(pool: DispatchPool, gfp: number): NetmemRef {
   if (mpStaticKey.count > 0 && pool.mpOps !== null) return pool.mpOps.allocNetmems(pool, gfp);
   return pool.allocPagesSlow(gfp);
 }
 
 /** A netmem leaves the pool: true = the core puts the page back to the page allocator. */
-export function mpReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function mpReleaseNetmem(pool: DispatchPool, netmem: NetmemRef): boolean {
   if (mpStaticKey.count > 0 && pool.mpOps !== null) return pool.mpOps.releaseNetmem(pool, netmem);
   pool.releasePageDma(netmem);
   return true;
 }
 
-export function mpInit(pool: PagePool): void {
+export function mpInit(pool: DispatchPool): void {
   pool.mpOps?.init(pool);
 }
 
-export function mpDestroy(pool: PagePool): void {
+export function mpDestroy(pool: DispatchPool): void {
   pool.mpOps?.destroy(pool);
 }
 
-export function mpNlFill(pool: PagePool): Record<string, unknown> | undefined {
-  return pool.mpOps?.nlFill?.(pool.mpPriv, pool.rxq as RxQueue | null);
+export function mpNlFill(pool: DispatchPool): Record<string, unknown> | undefined {
+  return pool.mpOps?.nlFill?.(pool.mpPriv, pool.rxq);
 }

@@ -6,10 +6,14 @@
  * State (pool.mpPriv, set at bind time) is a BasicProvider; its counters let tests see every call.
  */
 import type { PagePoolError } from "../../core/errors.ts";
-import type { RxQueue } from "../../core/netdev.ts";
 import { type NetmemRef, nm } from "../../core/netmem.ts";
-import type { PagePool } from "../../core/page-pool.ts";
-import { type MemoryProviderOps, netmemSetPagePool, niovSetDmaAddr } from "../../core/provider.ts";
+import {
+  type MemoryProviderOps,
+  type MpRxQueue,
+  netmemSetPagePool,
+  niovSetDmaAddr,
+  type PoolView,
+} from "../../core/provider.ts";
 
 export class BasicProvider {
   allocs = 0;
@@ -24,11 +28,11 @@ export class BasicProvider {
   }
 }
 
-function priv(pool: PagePool): BasicProvider {
+function priv(pool: PoolView): BasicProvider {
   return pool.mpPriv as BasicProvider;
 }
 
-export function basicAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
+export function basicAllocNetmems(pool: PoolView, _gfp: number): NetmemRef {
   const ref = pool.pages.allocPages(pool.order, pool.nid);
   if (ref === 0) return 0;
   const addr = pool.dev.mapPage(ref);
@@ -42,29 +46,29 @@ export function basicAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
   return ref;
 }
 
-export function basicReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function basicReleaseNetmem(pool: PoolView, netmem: NetmemRef): boolean {
   pool.dev.unmapPage(netmem);
   nm.dma[netmem >>> 1] = 0;
   priv(pool).releases++;
   return true; // the core puts the page back to the page allocator
 }
 
-export function basicInit(pool: PagePool): void {
+export function basicInit(pool: PoolView): void {
   const p = priv(pool);
   if (p.failInit) throw p.failInit;
   p.inits++;
 }
 
-export function basicDestroy(pool: PagePool): void {
+export function basicDestroy(pool: PoolView): void {
   priv(pool).destroys++;
 }
 
-export function basicNlFill(priv: unknown, _rxq: RxQueue | null): Record<string, unknown> {
+export function basicNlFill(priv: unknown, _rxq: MpRxQueue | null): Record<string, unknown> {
   const p = priv as BasicProvider;
   return { basic: { allocs: p.allocs, releases: p.releases } };
 }
 
-export function basicUninstall(priv: unknown, _rxq: RxQueue): void {
+export function basicUninstall(priv: unknown, _rxq: MpRxQueue): void {
   (priv as BasicProvider).uninstalls++;
 }
 

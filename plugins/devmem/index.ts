@@ -4,6 +4,7 @@
  * socket hands the reader a token per fragment and takes them back with SO_DEVMEM_DONTNEED.
  * See README.md.
  */
+export * from "./bind.ts";
 export * from "./binding.ts";
 export * from "./dmabuf.ts";
 export * from "./provider.ts";

@@ -8,14 +8,18 @@
  * cache in bulk, so with devmem every cache miss that the ring cannot refill is a provider call.
  */
 import { PagePoolError } from "../../core/errors.ts";
-import type { RxQueue } from "../../core/netdev.ts";
 import { NET_IOV, type NetmemRef, nm } from "../../core/netmem.ts";
-import type { PagePool } from "../../core/page-pool.ts";
-import { type MemoryProviderOps, netmemClearPagePool, netmemSetPagePool } from "../../core/provider.ts";
+import {
+  type MemoryProviderOps,
+  type MpRxQueue,
+  netmemClearPagePool,
+  netmemSetPagePool,
+  type PoolView,
+} from "../../core/provider.ts";
 import type { DevmemBinding } from "./binding.ts";
 
 /** mp_dmabuf_devmem_alloc_netmems(): one net_iov from the binding's chunk pool, or 0. */
-export function devmemAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
+export function devmemAllocNetmems(pool: PoolView, _gfp: number): NetmemRef {
   const binding = pool.mpPriv as DevmemBinding;
   const ref = binding.allocNiov();
   if (ref === 0) return 0;
@@ -27,7 +31,7 @@ export function devmemAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
  * mp_dmabuf_devmem_release_page(): the pool gives a net_iov back for good. Detaches it, frees it
  * to the chunk pool, and returns false (the pool must not put_page() a net_iov).
  */
-export function devmemReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function devmemReleaseNetmem(pool: PoolView, netmem: NetmemRef): boolean {
   const binding = pool.mpPriv as DevmemBinding;
   // Model: the kernel WARNs (once) and returns false for both cases below, leaking the netmem
   // (and, for a page, leaving it attached). The model refuses loudly instead, before any state
@@ -55,7 +59,7 @@ export function devmemReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean 
  * turned off (before the order check, as the kernel does); only order-0 pools are supported
  * (E2BIG); each pool holds a binding reference.
  */
-export function devmemInit(pool: PagePool): void {
+export function devmemInit(pool: PoolView): void {
   const binding = pool.mpPriv as DevmemBinding | null;
   if (!binding) throw new PagePoolError("EINVAL", "devmem: pool has no binding");
   pool.dmaSync = false;
@@ -66,7 +70,7 @@ export function devmemInit(pool: PagePool): void {
 }
 
 /** mp_dmabuf_devmem_destroy(): the pool is freed; drop its binding reference. */
-export function devmemDestroy(pool: PagePool): void {
+export function devmemDestroy(pool: PoolView): void {
   const binding = pool.mpPriv as DevmemBinding;
   binding.poolDestroys++;
   binding.put();
@@ -76,13 +80,13 @@ export function devmemDestroy(pool: PagePool): void {
  * mp_dmabuf_devmem_nl_fill(): the binding id, as NETDEV_A_QUEUE_DMABUF in a queue dump (rxq
  * given) or NETDEV_A_PAGE_POOL_DMABUF in a page-pool dump. Both are the attribute "dmabuf".
  */
-export function devmemNlFill(priv: unknown, _rxq: RxQueue | null): Record<string, unknown> {
+export function devmemNlFill(priv: unknown, _rxq: MpRxQueue | null): Record<string, unknown> {
   return { dmabuf: (priv as DevmemBinding).id };
 }
 
 /** mp_dmabuf_devmem_uninstall(): the device is going away; forget the queue. */
-export function devmemUninstall(priv: unknown, rxq: RxQueue): void {
-  (priv as DevmemBinding).boundRxqs.delete(rxq);
+export function devmemUninstall(priv: unknown, rxq: MpRxQueue): void {
+  (priv as DevmemBinding).forgetRxQueue(rxq);
 }
 
 export const devmemOps = Object.freeze({

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { PagePoolError } from "../../core/errors.ts";
 import { NetDevice, napiRun, onCpu } from "../../core/netdev.ts";
-import { NET_IOV_OTHER, type NetmemRef, netIovArea, nm, PAGE_SIZE } from "../../core/netmem.ts";
+import { NET_IOV_OTHER, type NetmemRef, netIovArea, nm } from "../../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../../core/page-alloc.ts";
 import {
   DEFER_TIME_MS,
@@ -16,6 +16,7 @@ import {
 import { mpStaticKey } from "../../core/provider.ts";
 import { ManualTimers } from "../../core/timers.ts";
 import { fixtureTarget, runConformance, runReadmeExample } from "../conformance.case.ts";
+import { runStackModel, stackOpArb } from "../stack-model.ts";
 import { hugeFixture } from "./fixture.ts";
 import { HUGE_FOLIO_ORDER, HugeProvider, hugeOps } from "./index.ts";
 
@@ -285,48 +286,7 @@ describe("huge", () => {
 
 // ---------------------------------------------------------------- adversarial property test
 
-type Op =
-  | { t: "alloc"; p: number; n: number }
-  | { t: "frag"; p: number; size: number }
-  | { t: "putDirect" | "putRemote" | "putNapi" | "ref"; i: number }
-  | { t: "create" }
-  | { t: "destroy"; p: number }
-  | { t: "advance" }
-  | { t: "doublePut"; i: number }
-  | { t: "foreignPut"; p: number; which: number }
-  | { t: "dispose" };
-
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      t: fc.constant("alloc" as const),
-      p: fc.nat(3),
-      n: fc.integer({ min: 1, max: 80 }),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      t: fc.constant("frag" as const),
-      p: fc.nat(3),
-      size: fc.integer({ min: 1, max: PAGE_SIZE }),
-    }),
-  },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("putDirect" as const), i: fc.nat() }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("putRemote" as const), i: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant("putNapi" as const), i: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("ref" as const), i: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("create" as const) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("destroy" as const), p: fc.nat(3) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("advance" as const) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("doublePut" as const), i: fc.nat() }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ t: fc.constant("foreignPut" as const), p: fc.nat(3), which: fc.nat(3) }),
-  },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("dispose" as const) }) },
-);
+const opArb = stackOpArb({ maxAlloc: 80, fragWeight: 2 });
 
 describe("huge: adversarial property", () => {
   test("random interleavings keep the audit, chunk ownership and folio accounting exact", () => {
@@ -336,188 +296,56 @@ describe("huge: adversarial property", () => {
         fc.integer({ min: 1, max: 2 }),
         fc.array(opArb, { minLength: 1, maxLength: 30 }),
         (chunkSize, maxFolios, ops) => {
-          // Two folios' worth of pages, fresh per run so a failing run cannot poison the next.
+          // Two folios' worth of pages.
           const allocator = new PageAllocator({ pages: 2 * FOLIO_PAGES });
           const dev = new DmaDevice(allocator);
           const netdev = new NetDevice({ rxQueues: 1, dev });
           const p = new HugeProvider({ dev, chunkSize, maxFolios });
           const rxq = netdev.bindRxQueue(0, hugeOps, p);
-          const timers = new ManualTimers();
-          const pools: PagePool[] = [];
-          const out = new Map<NetmemRef, { pool: PagePool; n: number }>();
-          const returned: NetmemRef[] = [];
-          // Small rings so ring_full (and release to the provider mid-run) happens too.
-          const create = () =>
-            pools.push(
-              PagePool.create({
-                flags: FLAGS,
-                maxLen: chunkSize,
-                netdev,
-                queueIdx: 0,
-                napi: rxq.napi,
-                timers,
-                poolSize: 64,
-              }),
-            );
-          const live = () => pools.filter((x) => x.state === "live");
-          const isFragPage = (r: NetmemRef) => pools.some((x) => x.fragPage === r);
-          const handOut = (pool: PagePool, r: NetmemRef, frag: boolean, prevFrag: NetmemRef) => {
-            if (p.slotOf(r) < 0) throw new Error(`netmem ${r} is not a chunk of the provider`);
-            const o = out.get(r);
-            if (o) {
-              if (!frag || r !== prevFrag || o.pool !== pool) throw new Error(`netmem ${r} handed out twice`);
-              o.n++;
-            } else {
-              if (!frag && isFragPage(r))
-                throw new Error(`netmem ${r} is a frag page and was handed out whole`);
-              out.set(r, { pool, n: 1 });
-            }
-          };
-          const pick = (i: number) => {
-            if (out.size === 0) return undefined;
-            const k = i % out.size;
-            let j = 0;
-            for (const [r, o] of out) if (j++ === k) return { r, o };
-            return undefined;
-          };
-          const drop = (r: NetmemRef) => {
-            const o = out.get(r)!;
-            if (--o.n === 0) {
-              out.delete(r);
-              returned.push(r);
-              if (returned.length > 16) returned.shift();
-            }
-          };
-          const check = (label: string) => {
-            let held = 0;
-            for (const pool of pools) {
-              if (pool.state === "freed") continue;
-              const a = pool.audit();
-              if (!a.ok) throw new Error(`${label}: ${a.problems.join("; ")}`);
-              held += pool.inflight;
-            }
-            if (p.chunksOut !== held)
-              throw new Error(`${label}: ${p.chunksOut} chunks out, pools hold ${held}`);
-            let out2 = 0;
-            for (let s = 0; s < maxFolios; s++) {
-              if (p.folioRef[s] === 0) continue;
-              const free = p.folioFree[s];
-              // A live folio always has a chunk out: an all-free folio must have gone back.
-              if (free <= 0 && free !== 0) throw new Error(`${label}: folio ${s} free count ${free}`);
-              if (free >= p.chunksPerFolio) throw new Error(`${label}: folio ${s} all free but kept`);
-              let o = 0;
-              for (let i = 0; i < p.chunksPerFolio; i++) o += p.chunkOut[s * p.chunksPerFolio + i];
-              if (o !== p.chunksPerFolio - free)
-                throw new Error(`${label}: folio ${s} out bytes ${o}, free ${free}`);
-              out2 += o;
-            }
-            if (out2 !== held) throw new Error(`${label}: chunk bytes say ${out2} out, pools hold ${held}`);
-            if (allocator.numPages - allocator.freePages !== p.liveFolios * FOLIO_PAGES)
-              throw new Error(
-                `${label}: allocator lent ${allocator.numPages - allocator.freePages} pages, ${p.liveFolios} folios live`,
-              );
-          };
-          create();
-          for (const op of ops) {
-            switch (op.t) {
-              case "alloc": {
-                const pool = live()[op.p % Math.max(1, live().length)];
-                if (!pool) break;
-                napiRun(rxq.napi, () => {
-                  for (let i = 0; i < op.n; i++) {
-                    const r = pool.allocNetmem();
-                    if (r === 0) {
-                      // Only when every chunk of every allowed folio is with some pool.
-                      if (p.chunksOut !== maxFolios * p.chunksPerFolio || pool.cacheCount !== 0)
-                        throw new Error(`allocation failed with ${p.availableChunks} chunks available`);
-                      break;
-                    }
-                    handOut(pool, r, false, 0);
-                  }
-                });
-                break;
-              }
-              case "frag": {
-                const pool = live()[op.p % Math.max(1, live().length)];
-                if (!pool) break;
-                const prev = pool.fragPage;
-                if (op.size > pool.netmemSize) {
-                  // Larger than one chunk: refused, and nothing changes (the kernel WARNs and returns 0).
-                  expect(() => napiRun(rxq.napi, () => pool.allocFragNetmem(op.size))).toThrow(/EINVAL/);
-                  expect(pool.fragPage).toBe(prev);
-                  break;
+          runStackModel(
+            { allocator, netdev, rxq },
+            {
+              // Small rings so ring_full (and release to the provider mid-run) happens too.
+              poolParams: { maxLen: chunkSize, poolSize: 64 },
+              checkHandOut(r) {
+                if (p.slotOf(r) < 0) throw new Error(`netmem ${r} is not a chunk of the provider`);
+              },
+              allocFailed(pool) {
+                // Only when every chunk of every allowed folio is with some pool.
+                if (p.chunksOut !== maxFolios * p.chunksPerFolio || pool.cacheCount !== 0)
+                  throw new Error(`allocation failed with ${p.availableChunks} chunks available`);
+              },
+              check(label, held) {
+                if (p.chunksOut !== held)
+                  throw new Error(`${label}: ${p.chunksOut} chunks out, pools hold ${held}`);
+                let out2 = 0;
+                for (let s = 0; s < maxFolios; s++) {
+                  if (p.folioRef[s] === 0) continue;
+                  const free = p.folioFree[s];
+                  // A live folio always has a chunk out: an all-free folio must have gone back.
+                  if (free < 0) throw new Error(`${label}: folio ${s} free count ${free}`);
+                  if (free >= p.chunksPerFolio) throw new Error(`${label}: folio ${s} all free but kept`);
+                  let o = 0;
+                  for (let i = 0; i < p.chunksPerFolio; i++) o += p.chunkOut[s * p.chunksPerFolio + i];
+                  if (o !== p.chunksPerFolio - free)
+                    throw new Error(`${label}: folio ${s} out bytes ${o}, free ${free}`);
+                  out2 += o;
                 }
-                const r = napiRun(rxq.napi, () => pool.allocFragNetmem(op.size));
-                if (r !== 0) handOut(pool, r, true, prev);
-                break;
-              }
-              case "putDirect":
-              case "putNapi":
-              case "putRemote": {
-                const e = pick(op.i);
-                if (!e) break;
-                const { r, o } = e;
-                drop(r);
-                if (op.t === "putDirect" && o.pool.state === "live")
-                  napiRun(rxq.napi, () => o.pool.recycleDirect(r));
-                else if (op.t === "putNapi") napiRun(rxq.napi, () => o.pool.putNetmem(r, -1, false));
-                else onCpu(1, () => o.pool.putNetmem(r, -1, false));
-                break;
-              }
-              case "ref": {
-                const e = pick(op.i);
-                if (!e) break;
-                e.o.pool.refNetmem(e.r);
-                e.o.n++;
-                break;
-              }
-              case "create":
-                if (live().length < 2) create();
-                break;
-              case "destroy":
-                live()[op.p % Math.max(1, live().length)]?.destroy();
-                break;
-              case "advance":
-                timers.advance(DEFER_TIME_MS);
-                break;
-              case "doublePut": {
-                const r = returned[op.i % Math.max(1, returned.length)];
-                if (r === undefined || out.has(r) || isFragPage(r)) break;
-                for (const pool of pools) {
-                  if (pool.state === "freed") continue;
-                  expect(() => onCpu(1, () => pool.putNetmem(r, -1, false))).toThrow(/EINVAL/);
-                }
-                break;
-              }
-              case "foreignPut": {
-                const pool = pools[op.p % pools.length];
-                if (pool.state === "freed") break;
-                const other = [...out].find(([, o]) => o.pool !== pool)?.[0];
-                const r = [0, -1, 0x7fffffff, other ?? 0x7ffffffd][op.which];
-                expect(() => onCpu(1, () => pool.putNetmem(r, -1, false))).toThrow(/EINVAL/);
-                break;
-              }
-              case "dispose":
-                if (p.pools > 0 || p.chunksOut > 0) expect(() => p.dispose()).toThrow(/EBUSY/);
-                break;
-            }
-            check(op.t);
-          }
-          for (const [r, o] of [...out])
-            for (let k = 0; k < o.n; k++) onCpu(1, () => o.pool.putNetmem(r, -1, false));
-          out.clear();
-          for (const pool of live()) pool.destroy();
-          timers.advance(DEFER_TIME_MS);
-          check("teardown");
-          for (const pool of pools) if (pool.state !== "freed") throw new Error(`pool ${pool.id} not freed`);
-          if (p.chunksOut !== 0 || p.liveFolios !== 0)
-            throw new Error(`after teardown: ${p.chunksOut} chunks out, ${p.liveFolios} folios live`);
-          netdev.unbindRxQueue(0);
-          p.dispose();
-          if (allocator.freePages !== allocator.numPages)
-            throw new Error(`${allocator.numPages - allocator.freePages} pages not returned`);
-          allocator.checkInvariants();
-          allocator.dispose();
+                if (out2 !== held)
+                  throw new Error(`${label}: chunk bytes say ${out2} out, pools hold ${held}`);
+                const lent = allocator.numPages - allocator.freePages;
+                if (lent !== p.liveFolios * FOLIO_PAGES)
+                  throw new Error(`${label}: allocator lent ${lent} pages, ${p.liveFolios} folios live`);
+              },
+              busy: () => p.pools > 0 || p.chunksOut > 0,
+              afterTeardown() {
+                if (p.chunksOut !== 0 || p.liveFolios !== 0)
+                  throw new Error(`after teardown: ${p.chunksOut} chunks out, ${p.liveFolios} folios live`);
+              },
+              dispose: () => p.dispose(),
+            },
+            ops,
+          );
         },
       ),
       { numRuns: 1000 },

@@ -16,7 +16,6 @@
  * folios empty out and can be returned.
  */
 import { PagePoolError } from "../../core/errors.ts";
-import type { RxQueue } from "../../core/netdev.ts";
 import {
   createNetIovArea,
   NET_IOV_OTHER,
@@ -27,13 +26,14 @@ import {
   PAGE_SIZE,
 } from "../../core/netmem.ts";
 import type { DmaDevice } from "../../core/page-alloc.ts";
-import type { PagePool } from "../../core/page-pool.ts";
 import {
   type MemoryProviderOps,
+  type MpRxQueue,
   netmemClearPagePool,
   netmemPlaceInCache,
   netmemSetPagePool,
   niovSetDmaAddr,
+  type PoolView,
   providerSetNetmemSize,
 } from "../../core/provider.ts";
 import { PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from "../../core/types.ts";
@@ -200,7 +200,7 @@ export class HugeProvider {
   // --- folios (slow path / control path) ---
 
   /** A folio with a free chunk: the current one, another live one, else a new one; -1 if none. */
-  pickSlot(pool: PagePool): number {
+  pickSlot(pool: PoolView): number {
     const cur = this.#current;
     if (cur >= 0 && this.folioRef[cur] !== 0 && this.folioFree[cur] > 0) return cur;
     let empty = -1;
@@ -213,7 +213,7 @@ export class HugeProvider {
     return this.#newFolio(pool, empty) ? (this.#current = empty) : -1;
   }
 
-  #newFolio(pool: PagePool, slot: number): boolean {
+  #newFolio(pool: PoolView, slot: number): boolean {
     const pages = this.dev.pages;
     const head = pages.allocPages(HUGE_FOLIO_ORDER, pool.nid);
     if (head === 0) return false;
@@ -268,7 +268,7 @@ export class HugeProvider {
   }
 }
 
-function priv(pool: PagePool): HugeProvider {
+function priv(pool: PoolView): HugeProvider {
   return pool.mpPriv as HugeProvider;
 }
 
@@ -277,7 +277,7 @@ function priv(pool: PagePool): HugeProvider {
  * (empty) cache. Chunks come from one folio at a time; a new folio is taken only when no live
  * folio has a free chunk.
  */
-export function hugeAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
+export function hugeAllocNetmems(pool: PoolView, _gfp: number): NetmemRef {
   const p = priv(pool);
   const cpf = p.chunksPerFolio;
   const want = Math.min(PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE - pool.cacheCount + 1);
@@ -309,7 +309,7 @@ export function hugeAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
 }
 
 /** Takes a chunk back; the folio goes back to the page allocator when it was its last one out. */
-export function hugeReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function hugeReleaseNetmem(pool: PoolView, netmem: NetmemRef): boolean {
   const p = priv(pool);
   const area = netIovArea(netmem);
   const tag = area?.owner as HugeFolioTag | undefined;
@@ -328,7 +328,7 @@ export function hugeReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
   return false; // the provider keeps it (the core must not put_page a net_iov)
 }
 
-export function hugeInit(pool: PagePool): void {
+export function hugeInit(pool: PoolView): void {
   const p = priv(pool);
   if (!(p instanceof HugeProvider))
     throw new PagePoolError("EINVAL", "huge: queue bound without a HugeProvider state");
@@ -352,13 +352,13 @@ export function hugeInit(pool: PagePool): void {
   p.pools++;
 }
 
-export function hugeDestroy(pool: PagePool): void {
+export function hugeDestroy(pool: PoolView): void {
   const p = priv(pool);
   p.destroys++;
   p.pools--;
 }
 
-export function hugeNlFill(priv: unknown, _rxq: RxQueue | null): Record<string, unknown> {
+export function hugeNlFill(priv: unknown, _rxq: MpRxQueue | null): Record<string, unknown> {
   const p = priv as HugeProvider;
   return {
     huge: {

@@ -15,6 +15,7 @@ import {
 import { S_EMPTY, S_FAST } from "../../core/stats.ts";
 import { ManualTimers } from "../../core/timers.ts";
 import { fixtureTarget, runConformance, runReadmeExample } from "../conformance.case.ts";
+import { runStackModel, stackOpArb } from "../stack-model.ts";
 import { limitedFixture } from "./fixture.ts";
 import { LimitedProvider, limitedOps } from "./index.ts";
 
@@ -270,56 +271,13 @@ describe("limited", () => {
 
 // ---------------------------------------------------------------- adversarial property test
 
-type Op =
-  | { t: "alloc"; p: number; n: number }
-  | { t: "frag"; p: number; size: number }
-  | { t: "putDirect"; i: number }
-  | { t: "putRemote"; i: number }
-  | { t: "putNapi"; i: number }
-  | { t: "ref"; i: number }
-  | { t: "create" }
-  | { t: "destroy"; p: number }
-  | { t: "advance" }
-  | { t: "quota"; pages: number }
-  | { t: "doublePut"; i: number }
-  | { t: "foreignPut"; p: number; which: number }
-  | { t: "dispose" };
-
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      t: fc.constant("alloc" as const),
-      p: fc.nat(3),
-      n: fc.integer({ min: 1, max: 40 }),
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      t: fc.constant("frag" as const),
-      p: fc.nat(3),
-      size: fc.integer({ min: 1, max: PAGE_SIZE }),
-    }),
-  },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("putDirect" as const), i: fc.nat() }) },
-  { weight: 4, arbitrary: fc.record({ t: fc.constant("putRemote" as const), i: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant("putNapi" as const), i: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("ref" as const), i: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("create" as const) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("destroy" as const), p: fc.nat(3) }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("advance" as const) }) },
+type QuotaOp = { t: "quota"; pages: number };
+const opArb = stackOpArb<QuotaOp>({ maxAlloc: 40, fragWeight: 3 }, [
   {
     weight: 2,
     arbitrary: fc.record({ t: fc.constant("quota" as const), pages: fc.integer({ min: 1, max: 48 }) }),
   },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("doublePut" as const), i: fc.nat() }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ t: fc.constant("foreignPut" as const), p: fc.nat(3), which: fc.nat(3) }),
-  },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("dispose" as const) }) },
-);
+]);
 
 describe("limited: adversarial property", () => {
   test("random interleavings keep the audit, the quota and the page count exact", () => {
@@ -329,180 +287,42 @@ describe("limited: adversarial property", () => {
         fc.boolean(),
         fc.array(opArb, { minLength: 1, maxLength: 30 }),
         (quotaPages, bulk, ops) => {
-          // A fresh, small allocator per run, so a failing run cannot poison the shrinking ones.
           const allocator = new PageAllocator({ pages: 128 });
           const dev = new DmaDevice(allocator);
           const netdev = new NetDevice({ rxQueues: 1, dev });
           const p = new LimitedProvider({ quotaBytes: quotaPages * PAGE_SIZE, bulk });
           const rxq = netdev.bindRxQueue(0, limitedOps, p);
-          const timers = new ManualTimers();
-          const pools: PagePool[] = [];
-          /** Holders per netmem handed out (an extra refNetmem or a frag user adds one). */
-          const out = new Map<NetmemRef, { pool: PagePool; n: number }>();
-          const returned: NetmemRef[] = [];
           let maxQuota = quotaPages * PAGE_SIZE;
-          const create = () =>
-            pools.push(
-              PagePool.create({
-                flags: FLAGS,
-                maxLen: PAGE_SIZE,
-                netdev,
-                queueIdx: 0,
-                napi: rxq.napi,
-                timers,
-              }),
-            );
-          const live = () => pools.filter((x) => x.state === "live");
-          const isFragPage = (r: NetmemRef) => pools.some((x) => x.fragPage === r);
-          const handOut = (pool: PagePool, r: NetmemRef, frag: boolean, prevFrag: NetmemRef) => {
-            const o = out.get(r);
-            if (o) {
-              // Only a frag of the pool's current frag page may be handed out again.
-              if (!frag || r !== prevFrag || o.pool !== pool) throw new Error(`netmem ${r} handed out twice`);
-              o.n++;
-            } else {
-              if (!frag && isFragPage(r))
-                throw new Error(`netmem ${r} is a frag page and was handed out whole`);
-              out.set(r, { pool, n: 1 });
-            }
-          };
-          const pick = (i: number) => {
-            if (out.size === 0) return undefined;
-            const k = i % out.size;
-            let j = 0;
-            for (const [r, o] of out) if (j++ === k) return { r, o };
-            return undefined;
-          };
-          const drop = (r: NetmemRef) => {
-            const o = out.get(r)!;
-            if (--o.n === 0) {
-              out.delete(r);
-              returned.push(r);
-              if (returned.length > 16) returned.shift();
-            }
-          };
-          const check = (label: string) => {
-            let held = 0;
-            for (const pool of pools) {
-              if (pool.state === "freed") continue;
-              const a = pool.audit();
-              if (!a.ok) throw new Error(`${label}: ${a.problems.join("; ")}`);
-              held += pool.inflight;
-            }
-            if (p.usedBytes !== held * PAGE_SIZE)
-              throw new Error(`${label}: used ${p.usedBytes}, pools hold ${held}`);
-            if (p.usedBytes > maxQuota) throw new Error(`${label}: used ${p.usedBytes} over every quota set`);
-            if (allocator.numPages - allocator.freePages !== held)
-              throw new Error(
-                `${label}: allocator lent ${allocator.numPages - allocator.freePages}, pools hold ${held}`,
-              );
-          };
-          create();
-          for (const op of ops) {
-            switch (op.t) {
-              case "alloc": {
-                const pool = live()[op.p % Math.max(1, live().length)];
-                if (!pool) break;
-                napiRun(rxq.napi, () => {
-                  for (let i = 0; i < op.n; i++) {
-                    const failures = p.quotaFailures;
-                    const r = pool.allocNetmem();
-                    if (r === 0) {
-                      // The allocator has room to spare, so a failure can only be the quota.
-                      if (p.availableBytes >= PAGE_SIZE || p.quotaFailures !== failures + 1)
-                        throw new Error("allocation failed with quota left");
-                      break;
-                    }
-                    handOut(pool, r, false, 0);
-                  }
-                });
-                break;
-              }
-              case "frag": {
-                const pool = live()[op.p % Math.max(1, live().length)];
-                if (!pool) break;
-                const prev = pool.fragPage;
-                const r = napiRun(rxq.napi, () => pool.allocFragNetmem(op.size));
-                if (r !== 0) handOut(pool, r, true, prev);
-                break;
-              }
-              case "putDirect":
-              case "putNapi":
-              case "putRemote": {
-                const e = pick(op.i);
-                if (!e) break;
-                const { r, o } = e;
-                drop(r);
-                // recycleDirect is only legal from the live pool's own NAPI; after destroy a driver puts normally.
-                if (op.t === "putDirect" && o.pool.state === "live")
-                  napiRun(rxq.napi, () => o.pool.recycleDirect(r));
-                else if (op.t === "putNapi") napiRun(rxq.napi, () => o.pool.putNetmem(r, -1, false));
-                else onCpu(1, () => o.pool.putNetmem(r, -1, false));
-                break;
-              }
-              case "ref": {
-                const e = pick(op.i);
-                if (!e) break;
-                e.o.pool.refNetmem(e.r);
-                e.o.n++;
-                break;
-              }
-              case "create":
-                if (live().length < 2) create();
-                break;
-              case "destroy": {
-                const pool = live()[op.p % Math.max(1, live().length)];
-                pool?.destroy();
-                break;
-              }
-              case "advance":
-                timers.advance(DEFER_TIME_MS);
-                break;
-              case "quota":
+          runStackModel<QuotaOp>(
+            { allocator, netdev, rxq },
+            {
+              poolParams: { maxLen: PAGE_SIZE },
+              beforeAlloc: () => p.quotaFailures,
+              allocFailed(_pool, failures) {
+                // The allocator has room to spare, so a failure can only be the quota.
+                if (p.availableBytes >= PAGE_SIZE || p.quotaFailures !== failures + 1)
+                  throw new Error("allocation failed with quota left");
+              },
+              check(label, held) {
+                if (p.usedBytes !== held * PAGE_SIZE)
+                  throw new Error(`${label}: used ${p.usedBytes}, pools hold ${held}`);
+                if (p.usedBytes > maxQuota)
+                  throw new Error(`${label}: used ${p.usedBytes} over every quota set`);
+                const lent = allocator.numPages - allocator.freePages;
+                if (lent !== held) throw new Error(`${label}: allocator lent ${lent}, pools hold ${held}`);
+              },
+              busy: () => p.pools > 0 || p.usedBytes > 0,
+              afterTeardown() {
+                if (p.usedBytes !== 0) throw new Error(`quota still charged: ${p.usedBytes}`);
+              },
+              dispose: () => p.dispose(),
+              runExtra(op) {
                 p.setQuota(op.pages * PAGE_SIZE);
                 maxQuota = Math.max(maxQuota, op.pages * PAGE_SIZE);
-                break;
-              case "doublePut": {
-                // A netmem the user already gave back (and nobody got since): the core refuses it.
-                const r = returned[op.i % Math.max(1, returned.length)];
-                if (r === undefined || out.has(r) || isFragPage(r)) break;
-                for (const pool of pools) {
-                  if (pool.state === "freed") continue;
-                  expect(() => onCpu(1, () => pool.putNetmem(r, -1, false))).toThrow(/EINVAL/);
-                }
-                break;
-              }
-              case "foreignPut": {
-                const pool = pools[op.p % pools.length];
-                if (pool.state === "freed") break;
-                const other = [...out].find(([, o]) => o.pool !== pool)?.[0];
-                // (A ref with a flipped tag bit is not among them: the core accepts it today; see the report.)
-                const r = [0, -2, 0x7ffffffe, other ?? 0x7ffffffc][op.which];
-                expect(() => onCpu(1, () => pool.putNetmem(r, -1, false))).toThrow(/EINVAL/);
-                break;
-              }
-              case "dispose":
-                // Ends only an idle provider: while a pool exists it must refuse and change nothing.
-                if (p.pools > 0 || p.usedBytes > 0) expect(() => p.dispose()).toThrow(/EBUSY/);
-                break;
-            }
-            check(op.t);
-          }
-          // Teardown: everything still out comes back, pools go, the provider ends, pages are home.
-          for (const [r, o] of [...out])
-            for (let k = 0; k < o.n; k++) onCpu(1, () => o.pool.putNetmem(r, -1, false));
-          out.clear();
-          for (const pool of live()) pool.destroy();
-          timers.advance(DEFER_TIME_MS);
-          check("teardown");
-          for (const pool of pools) if (pool.state !== "freed") throw new Error(`pool ${pool.id} not freed`);
-          if (p.usedBytes !== 0) throw new Error(`quota still charged: ${p.usedBytes}`);
-          netdev.unbindRxQueue(0);
-          p.dispose();
-          if (allocator.freePages !== allocator.numPages)
-            throw new Error(`${allocator.numPages - allocator.freePages} pages not returned`);
-          allocator.checkInvariants();
-          allocator.dispose();
+              },
+            },
+            ops,
+          );
         },
       ),
       { numRuns: 1000 },

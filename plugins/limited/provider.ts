@@ -19,14 +19,14 @@
  * their pools (a per-device budget).
  */
 import { PagePoolError } from "../../core/errors.ts";
-import type { RxQueue } from "../../core/netdev.ts";
 import { type NetmemRef, nm, PAGE_SIZE } from "../../core/netmem.ts";
-import type { PagePool } from "../../core/page-pool.ts";
 import {
   type MemoryProviderOps,
+  type MpRxQueue,
   netmemPlaceInCache,
   netmemSetPagePool,
   niovSetDmaAddr,
+  type PoolView,
 } from "../../core/provider.ts";
 import { PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from "../../core/types.ts";
 
@@ -117,12 +117,12 @@ export class LimitedProvider {
   }
 }
 
-function priv(pool: PagePool): LimitedProvider {
+function priv(pool: PoolView): LimitedProvider {
   return pool.mpPriv as LimitedProvider;
 }
 
 /** Maps a fresh page and attaches it to the pool, charging it; false (page put back) on map failure. */
-function chargePage(pool: PagePool, p: LimitedProvider, ref: NetmemRef, bytes: number): boolean {
+function chargePage(pool: PoolView, p: LimitedProvider, ref: NetmemRef, bytes: number): boolean {
   const addr = pool.dev.mapPage(ref);
   if (addr === 0) {
     pool.pages.putPage(ref);
@@ -141,7 +141,7 @@ function chargePage(pool: PagePool, p: LimitedProvider, ref: NetmemRef, bytes: n
  * the (empty) cache, never charging past the quota. Order > 0 pools get one compound page per
  * call, as the kernel's high-order slow path does.
  */
-export function limitedAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
+export function limitedAllocNetmems(pool: PoolView, _gfp: number): NetmemRef {
   const p = priv(pool);
   const bytes = PAGE_SIZE << pool.order;
   let want = Math.floor(p.availableBytes / bytes);
@@ -167,7 +167,7 @@ export function limitedAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
 }
 
 /** Unmaps and uncharges; the core puts the page back to the page allocator. */
-export function limitedReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function limitedReleaseNetmem(pool: PoolView, netmem: NetmemRef): boolean {
   const p = priv(pool);
   pool.dev.unmapPage(netmem);
   nm.dma[netmem >>> 1] = 0;
@@ -176,7 +176,7 @@ export function limitedReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean
   return true;
 }
 
-export function limitedInit(pool: PagePool): void {
+export function limitedInit(pool: PoolView): void {
   const p = priv(pool);
   if (!(p instanceof LimitedProvider))
     throw new PagePoolError("EINVAL", "limited: queue bound without a LimitedProvider state");
@@ -190,13 +190,13 @@ export function limitedInit(pool: PagePool): void {
   p.pools++;
 }
 
-export function limitedDestroy(pool: PagePool): void {
+export function limitedDestroy(pool: PoolView): void {
   const p = priv(pool);
   p.destroys++;
   p.pools--;
 }
 
-export function limitedNlFill(priv: unknown, _rxq: RxQueue | null): Record<string, unknown> {
+export function limitedNlFill(priv: unknown, _rxq: MpRxQueue | null): Record<string, unknown> {
   const p = priv as LimitedProvider;
   return {
     limited: {

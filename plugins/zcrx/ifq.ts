@@ -22,9 +22,8 @@ import {
   unrefNetmem,
 } from "../../core/netmem.ts";
 import type { DmaDevice, PageAllocator } from "../../core/page-alloc.ts";
-import type { PagePool } from "../../core/page-pool.ts";
 import { poolsById } from "../../core/pool-table.ts";
-import { netmemPlaceInCache, netmemSetPagePool } from "../../core/provider.ts";
+import { netmemPlaceInCache, netmemSetPagePool, type PoolView } from "../../core/provider.ts";
 import { PP_ALLOC_CACHE_REFILL } from "../../core/types.ts";
 import { ZcrxArea } from "./area.ts";
 import { CompletionRingKernel, RefillRingKernel } from "./ring.ts";
@@ -145,7 +144,7 @@ export class ZcrxIfq {
    * validating each as the kernel does, and publishes the new head. Caller: zcrxAllocNetmems, in
    * the pool's NAPI context (the ring's sole consumer, so no lock).
    */
-  refillFromRing(pool: PagePool): void {
+  refillFromRing(pool: PoolView): void {
     const rq = this.rq;
     let entries = rq.available();
     const room = PP_ALLOC_CACHE_REFILL - pool.cacheCount;
@@ -202,7 +201,7 @@ export class ZcrxIfq {
    * io_zcrx_refill_slow(): moves free net_iovs into the pool's cache, up to PP_ALLOC_CACHE_REFILL,
    * attaching each (hold count up). Caller: zcrxAllocNetmems when the ring gave nothing.
    */
-  refillFromFreelist(pool: PagePool): void {
+  refillFromFreelist(pool: PoolView): void {
     const area = this.area;
     while (area.freeCount > 0 && pool.cacheCount < PP_ALLOC_CACHE_REFILL) {
       const idx = area.freelist[--area.freeCount];
@@ -235,7 +234,7 @@ export class ZcrxIfq {
   }
 
   /** io_zcrx_sync_for_device(): one PAGE_SIZE sync at the net_iov's DMA address + pool offset. */
-  #syncForDevice(pool: PagePool, d: number): void {
+  #syncForDevice(pool: PoolView, d: number): void {
     const dev = pool.dev;
     if (dev.needSync) dev.syncForDevice(nm.dma[d] + pool.offset, ZCRX_NIOV_SIZE);
   }

@@ -4,10 +4,13 @@
  * (register.ts). The ops are thin: the work is the ifq's, as in the kernel.
  */
 import { PagePoolError } from "../../core/errors.ts";
-import type { RxQueue } from "../../core/netdev.ts";
 import { NET_IOV, type NetmemRef } from "../../core/netmem.ts";
-import type { PagePool } from "../../core/page-pool.ts";
-import { type MemoryProviderOps, netmemClearPagePool } from "../../core/provider.ts";
+import {
+  type MemoryProviderOps,
+  type MpRxQueue,
+  netmemClearPagePool,
+  type PoolView,
+} from "../../core/provider.ts";
 import { ZcrxIfq } from "./ifq.ts";
 
 /**
@@ -15,7 +18,7 @@ import { ZcrxIfq } from "./ifq.ts";
  * from the area's freelist (up to 64), then pop one; 0 when the user holds everything.
  * Caller: the pool's slow path, in its NAPI context.
  */
-export function zcrxAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
+export function zcrxAllocNetmems(pool: PoolView, _gfp: number): NetmemRef {
   const ifq = pool.mpPriv as ZcrxIfq;
   // The pool only calls with an empty cache; the kernel checks anyway ("pp should already be ensuring that").
   if (pool.cacheCount === 0) {
@@ -29,7 +32,7 @@ export function zcrxAllocNetmems(pool: PagePool, _gfp: number): NetmemRef {
 }
 
 /** io_pp_zc_release_netmem(): detach, back to the freelist; the provider keeps it (false). */
-export function zcrxReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
+export function zcrxReleaseNetmem(pool: PoolView, netmem: NetmemRef): boolean {
   // The kernel WARNs and returns false for a page; the model refuses loudly instead.
   if (!(netmem & NET_IOV))
     throw new PagePoolError(
@@ -48,7 +51,7 @@ export function zcrxReleaseNetmem(pool: PagePool, netmem: NetmemRef): boolean {
  * io_pp_zc_init(): the pool must be for this ifq's device, DMA-mapping, order 0 (one 4 KiB net_iov
  * per buffer) and FROM_DEVICE; maps the area once and takes a reference on the ifq.
  */
-export function zcrxInit(pool: PagePool): void {
+export function zcrxInit(pool: PoolView): void {
   const ifq = pool.mpPriv;
   if (!(ifq instanceof ZcrxIfq))
     throw new PagePoolError("EINVAL", "zcrx: pool has no zcrx ifq as its provider state");
@@ -74,19 +77,19 @@ export function zcrxInit(pool: PagePool): void {
 }
 
 /** io_pp_zc_destroy(): drops the pool's reference on the ifq. */
-export function zcrxDestroy(pool: PagePool): void {
+export function zcrxDestroy(pool: PoolView): void {
   const ifq = pool.mpPriv as ZcrxIfq;
   ifq.livePools--;
   ifq.destroys++;
 }
 
 /** io_pp_nl_fill(): an empty io-uring nest, for page-pool-get and queue-get alike. */
-export function zcrxNlFill(_priv: unknown, _rxq: RxQueue | null): Record<string, unknown> {
+export function zcrxNlFill(_priv: unknown, _rxq: MpRxQueue | null): Record<string, unknown> {
   return { ioUring: {} };
 }
 
 /** io_pp_uninstall(): the net device is going away: drop it and unmap the area. */
-export function zcrxUninstall(priv: unknown, _rxq: RxQueue): void {
+export function zcrxUninstall(priv: unknown, _rxq: MpRxQueue): void {
   const ifq = priv as ZcrxIfq;
   ifq.netdev = null;
   ifq.bound = false;

@@ -1,0 +1,66 @@
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { findCycles, GRAPH_DIRS, runtimeGraph, sourceFiles } from "./import-graph.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+
+describe("runtime import graph", () => {
+  const files = sourceFiles(ROOT, GRAPH_DIRS);
+  const graph = runtimeGraph(ROOT, files);
+
+  test("has no cycle among non-type imports (every #dispatch variant counted)", () => {
+    expect(files.length).toBeGreaterThan(50);
+    expect(graph.get("core/page-pool.ts")).toContain("core/generated/dispatch-if-chain.generated.ts");
+    expect(findCycles(graph)).toEqual([]);
+  });
+
+  test("the check fails on a reintroduced cycle: a plugin importing the pool class again", () => {
+    // The old shape: plugins/huge read PP_ALLOC_CACHE_* from core/page-pool.ts at run time.
+    const g = new Map(graph);
+    g.set("plugins/huge/provider.ts", [...(g.get("plugins/huge/provider.ts") ?? []), "core/page-pool.ts"]);
+    const cycles = findCycles(g);
+    expect(cycles.length).toBe(1);
+    expect(cycles[0]).toContain("core/page-pool.ts");
+    expect(cycles[0]).toContain("plugins/huge/provider.ts");
+    expect(cycles[0]).toContain("core/generated/registry.generated.ts");
+  });
+
+  test("on real files: a value import cycle is found, a type-only one is not", () => {
+    const dir = mkdtempSync(join(tmpdir(), "import-graph-"));
+    try {
+      writeFileSync(join(dir, "package.json"), "{}");
+      writeFileSync(join(dir, "a.ts"), 'import { b } from "./b.ts";\nexport const a = () => b;\n');
+      writeFileSync(join(dir, "b.ts"), 'import { a } from "./a.ts";\nexport const b = () => a;\n');
+      writeFileSync(
+        join(dir, "c.ts"),
+        'import { type D, d } from "./d.ts";\nexport const c = (x: D) => d(x);\n',
+      );
+      writeFileSync(
+        join(dir, "d.ts"),
+        'import type { c } from "./c.ts";\nexport type D = typeof c;\nexport const d = (x: unknown) => x;\n',
+      );
+      writeFileSync(join(dir, "e.ts"), 'export * from "./e.ts";\n');
+      const g = runtimeGraph(dir, sourceFiles(dir, ["."]));
+      expect(findCycles(g)).toEqual([["a.ts", "b.ts"], ["e.ts"]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("plugins depend on the core's leaf modules only", () => {
+  // Provider code (what the registry loads) must not reach the pool class or its parts, even
+  // for types: the contract is PoolView (core/provider.ts). Tests, the conformance case and the
+  // README examples are users of the pool and may import it.
+  const INTERNAL = /from "(?:\.\.\/)+core\/(?:page-pool|pool-(?:audit|bulk|destroy|frag|netlink|slow))\.ts"/;
+  const isUserCode = (f: string) => /\.test\.ts$|conformance\.case\.ts$|\/example\.ts$/.test(f);
+  test("no provider module imports core/page-pool.ts or the pool's internals", () => {
+    const offenders = sourceFiles(ROOT, ["plugins"])
+      .filter((f) => !isUserCode(f))
+      .filter((f) => INTERNAL.test(readFileSync(f, "utf8")))
+      .map((f) => f.slice(ROOT.length + 1));
+    expect(offenders).toEqual([]);
+  });
+});
