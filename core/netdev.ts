@@ -66,10 +66,15 @@ export interface MpParams {
   priv: unknown;
 }
 
-/** What a queue needs of the pools created for it (the pool class is one). */
+/** What a device and its queues need of the pools created for them (the pool class is one). */
 export interface QueuePool {
-  /** page_pool_unreg_netdev(): the queue's device went away. */
-  netdevGone(): void;
+  readonly id: number;
+  readonly mpPriv: unknown;
+  readonly state: "live" | "detached" | "freed";
+  /** pool->slow.netdev: the device it is listed on; unregister moves it to loopback. */
+  netdev: NetDevice | null;
+  /** page_pool_destroy() (the driver's, at ndo_stop). */
+  destroy(): void;
 }
 
 export class RxQueue {
@@ -94,6 +99,7 @@ export class RxQueue {
 }
 
 let nextIfindex = 2; // 1 is lo
+export const LOOPBACK_IFINDEX = 1;
 
 export interface NetDeviceOptions {
   name?: string;
@@ -127,12 +133,22 @@ export class NetDevice {
    * page pool here so the new pool picks up the new provider. Default: nothing.
    */
   onQueueRestart: ((rxq: RxQueue) => void) | null = null;
+  /**
+   * Driver hook for closing the device (ndo_stop, run by dev_close at unregister): a driver
+   * destroys its queues' pools here. Default: nothing (the core then destroys what is left).
+   */
+  onStop: (() => void) | null = null;
+  /**
+   * netdev->page_pools: the pools listed on this device (created with it as their netdev, or
+   * moved here because theirs was unregistered, for loopback). page-pool-get shows these.
+   */
+  readonly pagePools = new Set<QueuePool>();
 
-  constructor(opts: NetDeviceOptions = {}) {
+  constructor(opts: NetDeviceOptions = {}, ifindex?: number) {
     const n = opts.rxQueues ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 1024)
       throw new PagePoolError("EINVAL", `rxQueues must be an integer in [1, 1024], got ${opts.rxQueues}`);
-    this.ifindex = nextIfindex++;
+    this.ifindex = ifindex ?? nextIfindex++;
     this.name = opts.name ?? `eth${this.ifindex - 2}`;
     this.dev = opts.dev ?? defaultDmaDevice();
     this.tcpDataSplit = opts.tcpDataSplit ?? true;
@@ -242,11 +258,22 @@ export class NetDevice {
   }
 
   /**
-   * unregister_netdevice(): providers still bound get `uninstall`; pools outlive the device
-   * (they are moved off it, which makes a stalled one "invisible" and worth a periodic warning).
+   * unregister_netdevice(), in the kernel's order: the device is closed first (dev_close: the
+   * driver's ndo_stop destroys its pools; pools still holding buffers stay listed, detached);
+   * then providers still bound get `uninstall` (dev_memory_provider_uninstall); then the
+   * NETDEV_UNREGISTER notifier moves the device's listed pools to loopback
+   * (page_pool_unreg_netdev): page-pool-get still shows them, without an ifindex, and they get
+   * no "stalled pool shutdown" warning (only invisible pools do).
+   *
+   * Model: a device whose driver installed no onStop hook (tests acting as the driver) has its
+   * still-live pools destroyed by the core here, as a driver's ndo_stop would; no pool of an
+   * unregistered device is left live.
    */
   unregister(): void {
     if (!this.registered) return;
+    // dev_close(): the driver stops its queues and destroys their pools.
+    this.onStop?.();
+    for (const pool of [...this.pagePools]) if (pool.state === "live") pool.destroy();
     this.registered = false;
     for (const rxq of this.rxQueues) {
       const { ops, priv } = rxq.mpParams;
@@ -254,12 +281,59 @@ export class NetDevice {
         ops.uninstall?.(priv, rxq);
         rxq.mpParams = { ops: null, priv: null };
       }
-      for (const pool of rxq.pools) pool.netdevGone();
     }
+    // page_pool_unreg_netdev(): splice the listed pools onto loopback.
+    if (this.ifindex === LOOPBACK_IFINDEX) return;
+    const lo = loopbackDev();
+    for (const pool of this.pagePools) {
+      pool.netdev = lo;
+      lo.pagePools.add(pool);
+    }
+    this.pagePools.clear();
+  }
+
+  /**
+   * netdev queue-get for one rx queue (netdev_nl_queue_fill_one): id, ifindex, type, napi-id,
+   * the bound provider's attributes (its nl_fill with this queue: `dmabuf`, `ioUring`), and an
+   * empty `xsk` nest when an AF_XDP socket is on the queue. ENODEV once unregistered, EINVAL for
+   * a queue out of range (netdev_nl_queue_validate).
+   */
+  queueGet(queueIdx: number): QueueDescription {
+    if (!this.registered) throw new PagePoolError("ENODEV", `${this.name} is unregistered`);
+    const rxq = this.rxQueue(queueIdx);
+    const d: QueueDescription = { id: rxq.index, ifindex: this.ifindex, type: "rx", napiId: rxq.napi.id };
+    const { ops, priv } = rxq.mpParams;
+    // Control path: the provider's table is called directly (no dispatcher variant needed).
+    const extra = ops?.nlFill?.(priv, rxq);
+    if (extra) Object.assign(d, extra);
+    if (rxq.xskPool !== null) d.xsk = {};
+    return d;
+  }
+
+  /** netdev queue-get dump: every rx queue of the device. */
+  queueGetDump(): QueueDescription[] {
+    return this.rxQueues.map((q) => this.queueGet(q.index));
   }
 
   #restart(rxq: RxQueue): void {
     rxq.restarts++;
     this.onQueueRestart?.(rxq);
   }
+}
+
+/** One rx queue's netdev queue-get answer (netdev.yaml `queue`). */
+export interface QueueDescription {
+  id: number;
+  ifindex: number;
+  type: "rx";
+  napiId: number;
+  xsk?: Record<string, never>;
+  [providerAttr: string]: unknown;
+}
+
+let lo: NetDevice | null = null;
+/** The loopback device (ifindex 1): where a dead device's pools are listed (made on first use). */
+export function loopbackDev(): NetDevice {
+  lo ??= new NetDevice({ name: "lo", queueMgmtOps: false }, LOOPBACK_IFINDEX);
+  return lo;
 }

@@ -36,6 +36,7 @@ import {
 import { auditPool, checkOwned } from "./pool-audit.ts";
 import { putNetmemBulk } from "./pool-bulk.ts";
 import { destroyPool } from "./pool-destroy.ts";
+import { DmaIndex } from "./pool-dma.ts";
 import { allocFragNetmem, allocNetmemSized } from "./pool-frag.ts";
 import { describePool } from "./pool-netlink.ts";
 import { allocPagesSlow } from "./pool-slow.ts";
@@ -138,6 +139,11 @@ export class PagePool {
   /** DMA sync-for-device work done on recycle (bytes and calls). */
   dmaSyncBytes = 0;
   dmaSyncCalls = 0;
+  /** pool->dma_mapped (6.15+): the pages this pool mapped and has not unmapped (pool-dma.ts). */
+  readonly dmaIndex = new DmaIndex();
+  /** Pages scrub unmapped while still in flight, and its synchronize_net() grace periods. */
+  dmaScrubUnmaps = 0;
+  synchronizeNetCalls = 0;
 
   // memory provider (copied from the rx queue at creation)
   readonly mpOps: MemoryProviderOps | null;
@@ -146,6 +152,16 @@ export class PagePool {
   readonly mpKind: number;
 
   // teardown (pool-destroy.ts)
+  /**
+   * pool->user_cnt: the driver's reference (1 at create) plus one per XDP memory model
+   * registration (page_pool_use_xdp_mem). page_pool_destroy() drops one; the last tears down.
+   */
+  userCnt = 1;
+  /** Destroys beyond the user count: the kernel's refcount_t underflow WARN (nothing else happens). */
+  extraDestroys = 0;
+  /** pool->disconnect: the XDP memory model's callback, run when the pool is finally freed. */
+  disconnect: ((pool: PagePool) => void) | null = null;
+  xdpMemId = 0;
   state: PoolState = "live";
   destroyCnt = 0;
   detachTime = 0;
@@ -235,6 +251,8 @@ export class PagePool {
     }
     poolsById.set(pool.id, pool);
     rxq?.pools.add(pool);
+    // page_pool_list(): a pool made with a netdev is listed on it (netlink can see it).
+    p.netdev?.pagePools.add(pool);
     return pool;
   }
 
@@ -262,6 +280,10 @@ export class PagePool {
 
   /** page_pool_refill_alloc_cache(): up to 64 from the ring into the cache; pop one. */
   private refillAllocCache(): NetmemRef {
+    // Model only, off the fast path (destroy emptied the cache, so every allocation after it
+    // gets here): the kernel has no check, and a driver allocating from a destroyed pool makes
+    // it hold pages forever. The model refuses, and nothing is taken from the ring or provider.
+    if (this.state !== "live") this.refuseAfterDestroy("allocNetmem");
     const ring = this.ring;
     if (ring.isEmpty()) {
       this.st[S_EMPTY]++;
@@ -288,6 +310,24 @@ export class PagePool {
       this.st[S_REFILL]++;
     }
     return ref;
+  }
+
+  private refuseAfterDestroy(what: string): never {
+    throw new PagePoolError(
+      "EINVAL",
+      `${what}: pool ${this.id} is destroyed (${this.state}); allocating from it is a driver bug`,
+    );
+  }
+
+  /**
+   * page_pool_use_xdp_mem() (via xdp_rxq_info_reg_mem_model): one more user, so the driver's and
+   * the XDP memory model's page_pool_destroy() each drop one; `disconnect` runs at the final free.
+   */
+  useXdpMem(disconnect: (pool: PagePool) => void, memId: number): void {
+    if (this.state !== "live") this.refuseAfterDestroy("useXdpMem");
+    this.userCnt++;
+    this.disconnect = disconnect;
+    this.xdpMemId = memId;
   }
 
   /**
@@ -443,13 +483,17 @@ export class PagePool {
     }
   }
 
-  /** Internal (dispatcher only): __page_pool_release_page_dma(), the default (no provider) release. */
+  /**
+   * Internal (dispatcher only): __page_pool_release_netmem_dma(), the default (no provider)
+   * release: unmaps the page unless scrub already did (its DMA index entry is then gone), then
+   * clears its DMA address and index.
+   */
   releasePageDma(ref: NetmemRef): void {
     if (!this.dmaMap) return;
     const d = netmemDesc(ref);
-    if (nm.dma[d] === 0) return; // already unmapped by scrub
-    this.dev.unmapPage(ref);
+    if (this.dmaIndex.take(ref)) this.dev.unmapPage(ref);
     nm.dma[d] = 0;
+    nm.dmaIdx[d] = 0;
   }
 
   /** Internal: returns every netmem of the alloc cache to its owner (scrub, update_nid). */
@@ -498,10 +542,5 @@ export class PagePool {
     this.nid = nid;
     // Flush the alloc cache, as refill checks the NUMA node (the ring is checked on refill).
     this.flushCache();
-  }
-
-  /** The pool's net device went away (page_pool_unreg_netdev): the pool becomes invisible. */
-  netdevGone(): void {
-    this.netdev = null;
   }
 }

@@ -57,6 +57,7 @@ function dmaMapPage(pool: PagePool, ref: NetmemRef): boolean {
   const addr = pool.dev.mapPage(ref);
   if (addr === 0) return false;
   nm.dma[netmemDesc(ref)] = addr;
+  pool.dmaIndex.register(ref); // page_pool_register_dma_index()
   // Sync the whole area once for the device, as the kernel does on first map.
   pool.syncForDevice(ref, pool.maxLen);
   return true;
