@@ -35,6 +35,15 @@ export interface PageAllocatorOptions {
 }
 
 let nextAllocatorId = 1;
+/** Live allocators by id (a page's nm.owner): put_page() on any page finds its allocator. */
+const allocators = new Map<number, PageAllocator>();
+
+/** The allocator a page belongs to (page_to_pfn's zone, in effect), or undefined. */
+export function pageAllocatorOf(ref: NetmemRef): PageAllocator | undefined {
+  if (ref & 1 || ref <= 0) return undefined;
+  const a = allocators.get(nm.owner[ref >>> 1]);
+  return a?.owns(ref) ? a : undefined;
+}
 
 export class PageAllocator {
   readonly id: number;
@@ -104,6 +113,7 @@ export class PageAllocator {
     for (let pfn = 0; pfn < pages; pfn++) nm.owner[this.base + pfn] = this.id;
     for (let pfn = 0; pfn < pages; pfn++) nm.idx[this.base + pfn] = pfn;
     this.#freeCount = pages;
+    allocators.set(this.id, this);
   }
 
   /** Pages currently free. */
@@ -228,6 +238,7 @@ export class PageAllocator {
         `page allocator ${this.id}: ${this.numPages - this.#freeCount} pages still allocated`,
       );
     this.#disposed = true;
+    allocators.delete(this.id);
     releaseDescriptors(this.base, this.numPages);
   }
 
