@@ -145,6 +145,29 @@ describe("scaffold", () => {
     );
   });
 
+  test("Ctrl-C at the prompt (inquirer's ExitPromptError): one line on stderr, exit 130, nothing written", async () => {
+    mock.module("@inquirer/prompts", () => ({
+      input: async () => {
+        const e = new Error("User force closed the prompt with SIGINT");
+        e.name = "ExitPromptError";
+        throw e;
+      },
+    }));
+    const before = snapshot();
+    const err: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => err.push(String(s)) > 0) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await main([], { root: copy.root, isTty: true });
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).toBe(130);
+    expect(err.join("")).toBe("new-provider: interrupted\n");
+    expect(snapshot()).toEqual(before);
+  });
+
   test("if codegen then fails (another plugin is broken), the new folder is removed again", async () => {
     const broken = join(copy.root, "plugins", "broken");
     mkdirSync(broken);

@@ -1,5 +1,5 @@
 /**
- * `bun run new-provider [name] [--description <text>]`: scaffolds plugins/<name>/ from the
+ * `npm run new-provider -- [name] [--description <text>]`: scaffolds plugins/<name>/ from the
  * Handlebars templates in templates/provider/ (index, provider with every op a working minimal
  * implementation over the host page allocator, the fixture the simulator, the bench and the
  * conformance suite stand it up with, a test running the suite and the README's example, a README),
@@ -10,6 +10,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { execute, flag, hint, UsageError } from "../cli/args.ts";
 import { codeHandlebars, HBS_OPTIONS } from "./emit.ts";
 import { generate, REPO_ROOT } from "./generate.ts";
 import { camel, formatProblem, KEBAB_RE, pascal } from "./inspect.ts";
@@ -121,63 +122,63 @@ export async function scaffoldProvider(opts: ScaffoldOptions): Promise<{ dir: st
   return { dir, files: [...files.keys()].map((f) => join(dir, f)) };
 }
 
-const USAGE = "usage: bun run new-provider <kebab-name> [--description <text>]";
+export const NEW_PROVIDER_COMMAND = {
+  script: "new-provider",
+  file: "codegen/new-provider.ts",
+  summary:
+    "Scaffold plugins/<name>/ (provider, fixture, test, README) and regenerate the dispatchers; with no name and a terminal, ask.",
+  positionals: { usage: "[name]", max: 1, description: "the provider's kebab-case name, e.g. my-mem" },
+  flags: {
+    description: flag.str("one line for the doc comments and the README", {
+      short: "d",
+      metavar: "text",
+      example: '"pinned host memory for my NIC"',
+    }),
+  },
+};
 
-/** The CLI; `env` lets tests run it against a temporary copy of the repo and fake a terminal. */
+/**
+ * The CLI; `env` lets tests run it against a temporary copy of the repo and fake a terminal.
+ * Exit: 0 scaffolded, 1 name refused or codegen failed (nothing left behind), 2 usage,
+ * 130 Ctrl-C at the prompt.
+ */
 export async function main(
   argv: readonly string[],
   env: { root?: string; isTty?: boolean } = {},
 ): Promise<number> {
-  const root = env.root ?? REPO_ROOT;
-  const isTty = env.isTty ?? Boolean(process.stdin.isTTY);
-  let name: string | undefined;
-  let description: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--description" || a === "-d") {
-      description = argv[++i];
-      if (description === undefined) {
-        console.error(`new-provider: ${a} needs a value\n${USAGE}`);
-        return 2;
+  return execute(
+    NEW_PROVIDER_COMMAND,
+    { name: "new-provider", expected: [ScaffoldError] },
+    async (p) => {
+      const root = env.root ?? REPO_ROOT;
+      const isTty = env.isTty ?? Boolean(process.stdin.isTTY);
+      let name: string | undefined = p.positionals[0];
+      let description = p.values.description;
+      if (name === undefined) {
+        if (!isTty) throw new UsageError("no name given and no terminal to ask on");
+        const { input } = await import("@inquirer/prompts");
+        const taken = (n: string) => existsSync(join(root, "plugins", n));
+        // Ctrl-C here rejects with ExitPromptError: execute() makes it one line and exit 130.
+        name = await input({
+          message: "Provider name (kebab-case):",
+          validate: (v) =>
+            nameProblem(v.trim()) ?? (taken(v.trim()) ? `plugins/${v.trim()} already exists` : true),
+        });
+        description = await input({ message: "One-line description:", default: description ?? "" });
       }
-    } else if (a === "--help" || a === "-h") {
-      console.log(USAGE);
+      const r = await scaffoldProvider({ root, name, description });
+      for (const f of r.files) console.log(`created ${relative(root, f)}`);
+      console.log(`registered "${name.trim()}"; next: ${hint("test", `plugins/${name.trim()}`)}`);
       return 0;
-    } else if (a.startsWith("-")) {
-      console.error(`new-provider: unknown option ${a}\n${USAGE}`);
-      return 2;
-    } else if (name === undefined) name = a;
-    else {
-      console.error(`new-provider: one name only (got "${name}" and "${a}")\n${USAGE}`);
-      return 2;
-    }
-  }
-  if (name === undefined) {
-    if (!isTty) {
-      console.error(`new-provider: no name given and no terminal to ask on\n${USAGE}`);
-      return 2;
-    }
-    const { input } = await import("@inquirer/prompts");
-    const taken = (n: string) => existsSync(join(root, "plugins", n));
-    name = await input({
-      message: "Provider name (kebab-case):",
-      validate: (v) =>
-        nameProblem(v.trim()) ?? (taken(v.trim()) ? `plugins/${v.trim()} already exists` : true),
-    });
-    description = await input({ message: "One-line description:", default: description ?? "" });
-  }
-  try {
-    const r = await scaffoldProvider({ root, name, description });
-    for (const f of r.files) console.log(`created ${relative(root, f)}`);
-    console.log(`registered "${name.trim()}"; next: bun test plugins/${name.trim()}`);
-    return 0;
-  } catch (e) {
-    if (e instanceof ScaffoldError) {
-      console.error(`new-provider: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+    },
+    argv,
+  );
 }
 
-if (import.meta.main) process.exit(await main(process.argv.slice(2)));
+if (import.meta.main) {
+  process.on("SIGINT", () => {
+    process.stderr.write("\nnew-provider: interrupted\n");
+    process.exit(130);
+  });
+  process.exit(await main(process.argv.slice(2)));
+}

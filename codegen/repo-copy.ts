@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { REPO_ROOT } from "./generate.ts";
 
 const FILES = ["package.json", "tsconfig.json", "bunfig.toml", "biome.json"];
-const DIRS = ["core", "codegen", "templates", "sim", "bench"];
+const DIRS = ["cli", "core", "codegen", "templates", "sim", "bench"];
 /** Not copied: codegen's test fixtures, the bench's results and generated build output. */
 const SKIP = [
   join(REPO_ROOT, "codegen", "fixtures"),

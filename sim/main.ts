@@ -1,224 +1,404 @@
 /**
- * `bun run sim`: the receive simulation from the command line. See sim/README.md.
+ * `npm run sim`: the receive simulation from the command line. See sim/README.md.
  *
- *   bun run sim --provider zcrx --user worker --packets 1000000 --json
+ *   npm run -s sim -- --provider zcrx --user worker --packets 1000000 --json -
  *
- * `--dispatch <variant>` re-executes this script under `bun --conditions=<variant>`, which is how
- * a dispatcher variant is chosen: when modules are linked, never by a runtime branch.
+ * Flags and exit codes follow the shared CLI layer (cli/args.ts): usage errors exit 2 naming the
+ * flag, a failed audit exits 1. `--dispatch <variant>` re-executes this script under
+ * `bun --conditions=<variant>`, which is how a dispatcher variant is chosen: when modules are
+ * linked, never by a runtime branch.
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { DISPATCH_VARIANT } from "#dispatch";
+import {
+  fail,
+  flag,
+  hint,
+  npmBannerOnStdout,
+  type Output,
+  openOutput,
+  type Parsed,
+  parse,
+  printOut,
+  runMain,
+  UsageError,
+} from "../cli/args.ts";
 import { PagePoolError } from "../core/errors.ts";
 import { FIXTURES } from "../core/generated/fixtures.generated.ts";
-import { ETHTOOL_STAT_NAMES, STAT_NAMES } from "../core/stats.ts";
-import { backendNames } from "./backends/index.ts";
+import { NUM_STATS, STAT_NAMES } from "../core/stats.ts";
+import pkg from "../package.json" with { type: "json" };
+import { intOption, type OptionSpec } from "../plugins/fixture.ts";
+import { backendNames, NO_PROVIDER } from "./backends/index.ts";
 import type { ReturnPolicy } from "./backends/types.ts";
+import {
+  deviceTotals,
+  formatEthtool,
+  formatText,
+  type IntervalSample,
+  NETLINK_STAT_NAMES,
+  type NetlinkStatName,
+  simJson,
+  ynlPagePoolGet,
+  ynlPagePoolStats,
+} from "./format.ts";
 import { parseSizeSpec } from "./rng.ts";
-import { defaultOptions, runSim, type SimOptions, type SimResult } from "./sim.ts";
+import { defaultOptions, SIM_LIMITS, type SimOptions, Simulation } from "./sim.ts";
 
-const USAGE = `usage: bun run sim [options]
-  --provider <name>     bind a provider to the next rx queue (repeatable, one queue each);
-                        "none" = a queue without a provider. Default: one queue, none.
-  --dispatch <variant>  ops-table | if-chain | icall-wrapper (re-runs under --conditions=<variant>)
-  --packets N           packets offered to the device, all queues together (default 100000)
-  --seed S              seed for the packet-size mix and everything else random (default 1)
-  --user inline|worker  the user side runs between NAPI polls, or in a real Worker thread
-  --return-after N|never  the user gives a buffer back N packets after it arrived (0 = at once)
-  --size mix|N          packet sizes: the seeded IMIX (64/576/1500 B, 7:4:1) or fixed N bytes
-  --teardown-at N       after N packets, destroy the pools and unbind the providers under load,
-                        then bind fresh instances and carry on
-  --rx-ring N           posted rx buffers per queue (default 256)
-  --pages N             host memory in 4 KiB pages (default 16384 = 64 MiB)
-  --opt name.key=value  a provider option (e.g. limited.quotaBytes=1048576, zcrx.areaPages=4096)
-  --json                print one JSON document (progress goes to stderr)
-  -h, --help
-providers: ${backendNames().join(", ")}
-provider options (--opt name.key=value, defaults shown; from each plugin's fixture.ts):
-  none.bufLen=2048
-${FIXTURES.flatMap((f) => Object.entries(f.options).map(([k, o]) => `  ${f.name}.${k}=${String(o.default)}  ${o.doc}`)).join("\n")}`;
+/** The dispatcher variants: package.json `imports["#dispatch"]` conditions, the default one first. */
+export const DISPATCH_VARIANTS: readonly string[] = [
+  "ops-table",
+  ...Object.keys(pkg.imports["#dispatch"]).filter((k) => k !== "default" && k !== "ops-table"),
+];
 
-interface Cli {
+/** The options a provider takes (`--opt name.key=value`); null for a test-registered backend. */
+function optionSpecs(provider: string): Readonly<Record<string, OptionSpec<unknown>>> | null | undefined {
+  if (provider === NO_PROVIDER)
+    return { bufLen: intOption(2048, "host buffer size in bytes (two per page by default)", 1, 4096) };
+  const f = FIXTURES.find((x) => x.name === provider);
+  if (f) return f.options as Record<string, OptionSpec<unknown>>;
+  return backendNames().includes(provider) ? null : undefined;
+}
+
+/** A PagePoolError's message without its errno prefix, for a usage message. */
+const bare = (e: unknown): string => (e as Error).message.replace(/^E[A-Z0-9]+: /, "");
+
+function parseOpt(raw: string, f: string): [string, string] {
+  const eq = raw.indexOf("=");
+  const key = eq > 0 ? raw.slice(0, eq) : "";
+  const dot = key.indexOf(".");
+  if (eq <= 0 || dot <= 0 || dot === key.length - 1) fail(f, `wants provider.key=value, got "${raw}"`);
+  const [prov, k, v] = [key.slice(0, dot), key.slice(dot + 1), raw.slice(eq + 1)];
+  const specs = optionSpecs(prov);
+  if (specs === undefined) fail(f, `${key}: no provider "${prov}" (providers: ${backendNames().join(", ")})`);
+  if (specs) {
+    if (!Object.hasOwn(specs, k))
+      fail(
+        f,
+        `${key}: ${prov} has no option "${k}" (valid: ${Object.keys(specs)
+          .map((x) => `${prov}.${x}`)
+          .join(", ")})`,
+      );
+    try {
+      specs[k].parse(v, key);
+    } catch (e) {
+      if (e instanceof PagePoolError) fail(f, bare(e));
+      throw e;
+    }
+  }
+  return [key, v];
+}
+
+const [maxQ] = [SIM_LIMITS.queues[1]];
+
+/** An integer flag with the Simulation's own default and range (sim.ts SIM_LIMITS). */
+function limitedInt(
+  key: "packets" | "seed" | "teardownAt" | "rxRing" | "pages",
+  description: string,
+  example: string,
+  o: { metavar?: string; defaultText?: string } = {},
+) {
+  const [min, max] = SIM_LIMITS[key];
+  return flag.int(description, { default: defaultOptions[key], min, max, example, ...o });
+}
+
+export const SIM_COMMAND = {
+  script: "sim",
+  file: "sim/main.ts",
+  summary:
+    "Receive traffic through page pools bound to memory providers, with every buffer accounted for (sim/README.md).",
+  flags: {
+    provider: flag.list(
+      `bind a provider to the next rx queue (one queue each, at most ${maxQ}); "none" = a queue without a provider`,
+      {
+        metavar: "name",
+        example: "zcrx",
+        defaultText: "one queue, none",
+        parse: (raw, f) => {
+          if (!backendNames().includes(raw))
+            fail(f, `"${raw}" is not a provider (providers: ${backendNames().join(", ")})`);
+          return raw;
+        },
+      },
+    ),
+    dispatch: flag.optionalChoice(
+      DISPATCH_VARIANTS,
+      "dispatcher variant (re-runs under bun --conditions=<variant>)",
+      {
+        metavar: "variant",
+        example: "if-chain",
+        defaultText: DISPATCH_VARIANTS[0],
+      },
+    ),
+    packets: limitedInt("packets", "packets offered to the device, all queues together", "1000000"),
+    seed: limitedInt("seed", "seed for the packet-size mix and everything else random", "7", {
+      metavar: "S",
+    }),
+    user: flag.choice(
+      ["inline", "worker"] as const,
+      "the user side runs between NAPI polls, or in a Worker thread",
+      {
+        default: defaultOptions.user,
+        example: "worker",
+      },
+    ),
+    returnAfter: flag.custom<ReturnPolicy>(
+      "the user gives a buffer back N packets after it arrived (0 = at once), or never",
+      (raw, f) => {
+        if (raw === "never") return { delay: "never" };
+        const n = Number(raw);
+        const [min, max] = SIM_LIMITS.returnDelay;
+        if (!/^[0-9]+$/.test(raw) || n < min || n > max)
+          fail(f, `must be "never" or a whole number in [${min}, ${max}], got "${raw}"`);
+        return { delay: n };
+      },
+      { default: defaultOptions.policy, defaultText: "0", metavar: "N|never", example: "300" },
+    ),
+    size: flag.custom(
+      'packet sizes: "mix" (the seeded IMIX, 64/576/1500 B at 7:4:1) or fixed N bytes',
+      (raw, f) => {
+        try {
+          return parseSizeSpec(raw);
+        } catch (e) {
+          throw new UsageError(bare(e).startsWith(f) ? bare(e) : `${f} ${bare(e)}`);
+        }
+      },
+      { default: defaultOptions.size, defaultText: "mix", metavar: "mix|N", example: "1500" },
+    ),
+    teardownAt: limitedInt(
+      "teardownAt",
+      "after N packets, destroy the pools and unbind the providers under load, then bind fresh ones (0 = never; must be below --packets)",
+      "50000",
+      { defaultText: "0 (never)" },
+    ),
+    rxRing: limitedInt("rxRing", "posted rx buffers per queue", "1024"),
+    pages: limitedInt("pages", "host memory in 4 KiB pages", "65536"),
+    opt: flag.list("a provider option (the list below); the provider must have a queue", {
+      metavar: "name.key=value",
+      example: "zcrx.areaPages=4096",
+      parse: parseOpt,
+    }),
+    format: flag.choice(
+      ["text", "json", "ethtool", "ynl"] as const,
+      "stdout: text; json (= --json -); ethtool (ethtool -S lines); ynl (ynl --family netdev dumps)",
+      { default: "text", example: "ethtool" },
+    ),
+    json: flag.str("write the JSON document (schemas/sim.schema.json) to FILE, or to stdout with -", {
+      metavar: "FILE|-",
+      example: "-",
+      defaultText: "off; a bare --json means --json -",
+    }),
+    interval: flag.int(
+      "every N packets, print the counters' increase as watch -d ethtool -S shows it (in the JSON: intervals[])",
+      { default: 0, min: 1, example: "10000", defaultText: "off" },
+    ),
+  },
+  epilog: () =>
+    [
+      `providers: ${backendNames().join(", ")}`,
+      "provider options (--opt name.key=value, defaults shown; from each plugin's fixture.ts):",
+      `  ${NO_PROVIDER}.bufLen=2048  host buffer size in bytes`,
+      ...FIXTURES.flatMap((f) =>
+        Object.entries(f.options).map(([k, o]) => `  ${f.name}.${k}=${String(o.default)}  ${o.doc}`),
+      ),
+      "",
+      "output that parses: npm run -s sim -- --json - (npm without -s prints a banner on stdout),",
+      "  or npx bun sim/main.ts --json -, or npx bun run sim --json -",
+      "exit: 0 audit ok, 1 something lost, duplicated or corrupt, 2 bad usage, 130 interrupted",
+    ].join("\n"),
+};
+
+type SimFlags = (typeof SIM_COMMAND)["flags"];
+
+export interface SimCli {
   opts: Partial<SimOptions>;
-  json: boolean;
-  dispatch: string | null;
+  dispatch: string | undefined;
+  /** Where stdout's output comes from. */
+  format: "text" | "json" | "ethtool" | "ynl";
+  /** The JSON destination, if any: "-" (stdout) or a path as typed. */
+  json: string | undefined;
+  interval: number;
 }
 
-export function parseArgs(argv: string[]): Cli {
-  const opts: Partial<SimOptions> = {};
-  const providers: string[] = [];
-  const provOpts: Record<string, string> = {};
-  let json = false;
-  let dispatch: string | null = null;
-  const int = (flag: string, v: string | undefined): number => {
-    const n = Number(v);
-    if (v === undefined || v.trim() === "" || !Number.isSafeInteger(n) || n < 0)
-      throw new PagePoolError("EINVAL", `${flag} needs a non-negative integer, got ${v ?? "nothing"}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] =
-      a.startsWith("--") && a.includes("=")
-        ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]
-        : [a, undefined];
-    const val = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw new PagePoolError("EINVAL", `${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case "--provider":
-        providers.push(val());
-        break;
-      case "--dispatch":
-        dispatch = val();
-        break;
-      case "--packets":
-        opts.packets = int(flag, val());
-        break;
-      case "--seed":
-        opts.seed = int(flag, val());
-        break;
-      case "--user": {
-        const u = val();
-        if (u !== "inline" && u !== "worker")
-          throw new PagePoolError("EINVAL", `--user must be inline or worker, got ${u}`);
-        opts.user = u;
-        break;
-      }
-      case "--return-after": {
-        const v = val();
-        opts.policy = (v === "never" ? { delay: "never" } : { delay: int(flag, v) }) as ReturnPolicy;
-        break;
-      }
-      case "--size":
-        opts.size = parseSizeSpec(val());
-        break;
-      case "--teardown-at":
-        opts.teardownAt = int(flag, val());
-        break;
-      case "--rx-ring":
-        opts.rxRing = int(flag, val());
-        break;
-      case "--pages":
-        opts.pages = int(flag, val());
-        break;
-      case "--opt": {
-        const v = val();
-        const eq = v.indexOf("=");
-        if (eq <= 0 || !v.slice(0, eq).includes("."))
-          throw new PagePoolError("EINVAL", `--opt wants provider.key=value, got ${v}`);
-        provOpts[v.slice(0, eq)] = v.slice(eq + 1);
-        break;
-      }
-      case "--json":
-        json = true;
-        break;
-      default:
-        throw new PagePoolError("EINVAL", `unknown argument ${a}\n${USAGE}`);
-    }
-  }
-  if (providers.length > 0) opts.providers = providers;
-  opts.opts = provOpts;
-  return { opts, json, dispatch };
-}
-
-function fmt(n: number): string {
-  return n.toLocaleString("en-US");
-}
-
-export function formatText(r: SimResult): string {
+/** `--json` alone means `--json -` (stdout), as it did before the flag took a destination. */
+function bareJson(argv: readonly string[]): string[] {
   const out: string[] = [];
-  const c = r.config;
-  out.push(
-    `pagepool sim: dispatch ${r.dispatch}, queues [${(c.providers as string[]).join(", ")}], user ${c.user}, return after ${c.returnAfter}, size ${c.size}, seed ${c.seed}`,
-  );
-  out.push(
-    `packets: offered ${fmt(r.offered)}, received ${fmt(r.received)}, dropped ${fmt(r.dropped)} (${r.wallMs} ms)`,
-  );
-  for (const q of r.queues)
-    out.push(
-      `  queue ${q.queue}: offered ${fmt(q.offered)} received ${fmt(q.received)} bytes ${fmt(q.bytes)} dropped(no buffer) ${fmt(q.droppedNoBuffer)} dropped(user full) ${fmt(q.droppedUserFull)} alloc failures ${fmt(q.allocFailures)} generations ${q.generations}`,
-    );
-  for (const p of r.pools) {
-    if (p.hold === 0 && p.state === "freed") {
-      // The provider-less pool a queue restart makes when a provider is unbound; no traffic.
-      out.push(
-        `pool ${p.id} (queue ${p.queue}, generation ${p.generation}, provider ${p.provider}): unused, freed`,
-      );
-      continue;
+  for (let i = 0; i < argv.length; i++) {
+    out.push(argv[i]);
+    if (argv[i] === "--") {
+      out.push(...argv.slice(i + 1));
+      break;
     }
-    out.push(
-      `pool ${p.id} (queue ${p.queue}, generation ${p.generation}, provider ${p.provider}): ${p.state}; hold ${fmt(p.hold)} release ${fmt(p.release)} inflight ${p.inflight}; deferred-destroy retries ${p.destroyRetries}`,
-    );
-    const stats = STAT_NAMES.map((n, i) => `${ETHTOOL_STAT_NAMES[i]} ${fmt(p.stats[n])}`);
-    out.push(`  ${stats.slice(0, 6).join("  ")}`);
-    out.push(`  ${stats.slice(6).join("  ")}`);
-    if (p.describeAtTeardown) {
-      const d = p.describeAtTeardown;
-      out.push(
-        `  at teardown: inflight ${d.inflight} (${fmt(d.inflightMem)} bytes); ${JSON.stringify(extraAttrs(d))}`,
-      );
-    }
-    const a = p.auditAtTeardown;
-    if (a)
-      out.push(
-        `  audit at teardown: ${a.ok ? "ok" : "FAILED"} (cache ${a.cache}, ring ${a.ring}, in flight ${a.inflight})`,
-      );
+    const next = argv[i + 1];
+    if (argv[i] === "--json" && (next === undefined || (next.startsWith("-") && next.length > 1)))
+      out.push("-");
   }
-  for (const g of r.generations)
-    out.push(
-      `provider ${g.provider} (queue ${g.queue}, generation ${g.generation}): init ${g.lifecycle.inits} destroy ${g.lifecycle.destroys}; user received ${fmt(g.user.received)} returned ${fmt(g.user.returned)} held at close ${fmt(g.user.heldAtClose)}; not home ${g.shortfall}\n  counters ${JSON.stringify(g.counters)}`,
-    );
-  out.push(
-    `audit: ${r.audit.ok ? "ok" : "FAILED"} (${r.audit.checks} checks); lost ${r.lost}, duplicated ${r.duplicated}, corrupt ${r.corrupt}`,
-  );
-  for (const p of r.audit.problems) out.push(`  problem: ${p}`);
-  return out.join("\n");
+  return out;
 }
 
-function extraAttrs(d: Record<string, unknown>): Record<string, unknown> {
-  const { id: _i, ifindex: _f, napiId: _n, inflight: _in, inflightMem: _m, detachTime: _d, ...rest } = d;
-  return rest;
+/** Turns parsed flags into the run's options, with the checks that involve several flags. */
+export function simCli(p: Parsed<SimFlags>): SimCli {
+  const v = p.values;
+  const providers = v.provider.length ? v.provider : defaultOptions.providers;
+  if (providers.length > maxQ) fail("--provider", `given ${providers.length} times; at most ${maxQ} queues`);
+  if (v.teardownAt > 0 && v.teardownAt >= v.packets)
+    fail(
+      "--teardown-at",
+      `${v.teardownAt} is not before the end of the run (--packets ${v.packets}); the teardown would never happen under load`,
+    );
+  const opts: Record<string, string> = {};
+  for (const [k, val] of v.opt) {
+    const prov = k.slice(0, k.indexOf("."));
+    if (!providers.includes(prov))
+      fail(
+        "--opt",
+        `${k}=${val}: no queue has provider ${prov}, so the option would be ignored (add --provider ${prov})`,
+      );
+    opts[k] = val;
+  }
+  let format = v.format;
+  let json = v.json;
+  if (format === "json") {
+    if (json !== undefined && json !== "-")
+      fail("--format", "json prints to stdout; with --json FILE leave --format out");
+    json = "-";
+  } else if (json === "-") {
+    if (p.given.has("format"))
+      fail("--json", `- and --format ${format} both want stdout; give --json a FILE`);
+    format = "json";
+  }
+  return {
+    opts: {
+      providers,
+      packets: v.packets,
+      seed: v.seed,
+      user: v.user,
+      policy: v.returnAfter,
+      size: v.size,
+      teardownAt: v.teardownAt,
+      rxRing: v.rxRing,
+      pages: v.pages,
+      opts,
+    },
+    dispatch: v.dispatch,
+    format,
+    json,
+    interval: v.interval,
+  };
 }
 
-export async function main(argv: string[]): Promise<number> {
-  if (argv.includes("-h") || argv.includes("--help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  const cli = parseArgs(argv);
-  if (cli.dispatch !== null && cli.dispatch !== DISPATCH_VARIANT) {
+/** Parses argv the way the command does (tests use this): null for --help; throws UsageError. */
+export function parseSimArgs(argv: readonly string[]): SimCli | null {
+  const p = parse(SIM_COMMAND, bareJson(argv));
+  return p.help ? null : simCli(p);
+}
+
+const fmt = (n: number): string => n.toLocaleString("en-US");
+
+export async function run(p: Parsed<SimFlags>, argv: readonly string[]): Promise<number> {
+  const cli = simCli(p);
+  // Before any work: a --json FILE that cannot be written is a usage error now, not after the run.
+  const jsonOut: Output | null = cli.json === undefined ? null : openOutput("sim", "--json", cli.json, "sim");
+  if (cli.dispatch !== undefined && cli.dispatch !== DISPATCH_VARIANT) {
     if (process.env.PAGEPOOL_SIM_REEXEC === cli.dispatch)
       throw new PagePoolError(
         "ENOENT",
-        `dispatch variant "${cli.dispatch}" is not available: #dispatch resolved to ${DISPATCH_VARIANT} under --conditions=${cli.dispatch} (run bun run codegen)`,
+        `dispatch variant "${cli.dispatch}" is not available: #dispatch resolved to ${DISPATCH_VARIANT} under --conditions=${cli.dispatch} (run ${hint("codegen")})`,
       );
-    const r = spawnSync(process.execPath, [`--conditions=${cli.dispatch}`, import.meta.path, ...argv], {
+    const child = spawn(process.execPath, [`--conditions=${cli.dispatch}`, import.meta.path, ...argv], {
       stdio: "inherit",
       env: { ...process.env, PAGEPOOL_SIM_REEXEC: cli.dispatch },
     });
-    return r.status ?? 1;
+    // Ctrl-C reaches both processes from a terminal; a SIGINT sent to this one alone is passed
+    // on. Either way the child reports it (one line) and this process only returns its code.
+    process.removeAllListeners("SIGINT");
+    process.on("SIGINT", () => child.kill("SIGINT"));
+    const [code, signal] = (await once(child, "exit")) as [number | null, NodeJS.Signals | null];
+    return code ?? (signal === "SIGINT" ? 130 : 1);
   }
-  const long = (cli.opts.packets ?? defaultOptions.packets) >= 200_000;
-  const r = await runSim({
-    ...cli.opts,
-    progress: long
-      ? (done, total) => process.stderr.write(`sim: ${fmt(done)} / ${fmt(total)} packets\n`)
-      : undefined,
+  if (jsonOut?.toStdout && npmBannerOnStdout("sim"))
+    process.stderr.write(
+      "sim: npm printed its '> pagepool@… sim' banner on stdout above the JSON; `npm run -s sim -- …` gives output that parses\n",
+    );
+  const o = cli.opts;
+  const long = (o.packets ?? defaultOptions.packets) >= 200_000;
+  const intervals: IntervalSample[] | null = cli.interval > 0 ? [] : null;
+  let prev = new Array<number>(NUM_STATS).fill(0);
+  let nextProgress = 100_000;
+  const stdout = (s: string) => printOut(`${s}\n`);
+  // Stderr progress on long runs, and the --interval samples (the Simulation calls this about
+  // every progressEvery packets, between polls).
+  const progress = (done: number, total: number): Promise<void> => {
+    report(done, total);
+    // A turn of the event loop, so that Ctrl-C (runMain's SIGINT handler) is seen mid-run.
+    return new Promise((resolve) => setImmediate(resolve));
+  };
+  const report = (done: number, total: number): void => {
+    if (long && done >= nextProgress) {
+      process.stderr.write(`sim: ${fmt(done)} / ${fmt(total)} packets\n`);
+      while (nextProgress <= done) nextProgress += 100_000;
+    }
+    if (!intervals) return;
+    const totals = deviceTotals(sim.pools.map((e) => e.pool.st));
+    const delta = {} as Record<NetlinkStatName, number>;
+    for (let i = 0; i < NUM_STATS; i++) delta[NETLINK_STAT_NAMES[i]] = totals[i] - prev[i];
+    intervals.push({ offered: done, delta });
+    if (cli.format === "ethtool" || cli.format === "text")
+      stdout(`# after ${fmt(done)} packets\n${formatEthtool(totals, prev)}`);
+    else if (cli.format === "ynl")
+      stdout(
+        `$ ynl --family netdev --dump page-pool-stats-get   # after ${fmt(done)} packets\n${ynlPagePoolStats(
+          sim.pools
+            .filter((e) => e.pool.state !== "freed")
+            .map((e) => ({ id: e.pool.id, ifindex: sim.netdev.ifindex, stats: e.pool.st })),
+        )}`,
+      );
+    prev = totals;
+  };
+  const sim: Simulation = new Simulation({
+    ...o,
+    progressEvery: cli.interval > 0 ? cli.interval : 100_000,
+    progress,
     log: (m) => process.stderr.write(`${m}\n`),
   });
-  console.log(cli.json ? JSON.stringify(r, null, 2) : formatText(r));
+  const ifindex = sim.netdev.ifindex;
+  const r = await sim.run();
+  const totals = deviceTotals(r.pools.map((pl) => STAT_NAMES.map((n) => pl.stats[n])));
+  if (r.lost === 0) sim.dispose();
+  const doc = `${JSON.stringify(simJson(r, intervals && { every: cli.interval, samples: intervals }), null, 2)}\n`;
+  if (jsonOut && !jsonOut.toStdout) {
+    const where = jsonOut.write(doc);
+    process.stderr.write(`sim: wrote ${where}\n`);
+  }
+  switch (cli.format) {
+    case "json":
+      jsonOut?.write(doc);
+      break;
+    case "text":
+      stdout(formatText(r));
+      break;
+    case "ethtool":
+      stdout(intervals ? `# end of run\n${formatEthtool(totals, prev)}` : formatEthtool(totals));
+      break;
+    case "ynl": {
+      const get = ynlPagePoolGet(r);
+      stdout(`$ ynl --family netdev --dump page-pool-get   # as each pool was torn down\n${get.text}`);
+      stdout(
+        `$ ynl --family netdev --dump page-pool-stats-get   # every pool of the run, final counters\n${ynlPagePoolStats(
+          r.pools.map((pl) => ({ id: pl.id, ifindex, stats: STAT_NAMES.map((n) => pl.stats[n]) })),
+        )}`,
+      );
+      if (get.omitted.length)
+        process.stderr.write(
+          `sim: provider attributes the netdev spec does not have are left out of the ynl view: ${get.omitted.join(", ")} (they are in --json)\n`,
+        );
+      break;
+    }
+  }
   return r.audit.ok && r.lost === 0 && r.duplicated === 0 && r.corrupt === 0 ? 0 : 1;
 }
 
 if (import.meta.main) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e) => {
-      console.error(e instanceof PagePoolError ? `sim: ${e.message}` : e);
-      process.exit(2);
-    },
-  );
+  const argv = bareJson(process.argv.slice(2));
+  await runMain(SIM_COMMAND, { name: "sim", expected: [PagePoolError] }, (p) => run(p, argv), argv);
 }

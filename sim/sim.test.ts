@@ -7,6 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { UsageError } from "../cli/args.ts";
 import { PagePoolError } from "../core/errors.ts";
 import type { PagePool } from "../core/page-pool.ts";
 import { poolsById } from "../core/page-pool.ts";
@@ -16,7 +17,7 @@ import { BasicProvider, basicOps } from "../plugins/basic/provider.ts";
 import { fixtureBackend, registerBackend } from "./backends/index.ts";
 import { StackBackend } from "./backends/stack.ts";
 import { Ledger } from "./ledger.ts";
-import { parseArgs } from "./main.ts";
+import { parseSimArgs } from "./main.ts";
 import { runSim, type SimResult, Simulation } from "./sim.ts";
 
 function expectClean(r: SimResult): void {
@@ -328,8 +329,8 @@ describe("sim: invariants under fast-check", () => {
 });
 
 describe("sim: the command line is untrusted input", () => {
-  test("parseArgs accepts the documented flags and refuses anything else with a PagePoolError", () => {
-    const c = parseArgs([
+  test("parseSimArgs accepts the documented flags and refuses anything else with a UsageError", () => {
+    const c = parseSimArgs([
       "--provider",
       "zcrx",
       "--provider=devmem",
@@ -342,13 +343,15 @@ describe("sim: the command line is untrusted input", () => {
       "--opt",
       "zcrx.areaPages=64",
       "--json",
-    ]);
+    ])!;
+    expect(parseSimArgs(["--packets", "1", "-h"])).toBeNull();
     expect(c.opts.providers).toEqual(["zcrx", "devmem"]);
     expect(c.opts.packets).toBe(10);
     expect(c.opts.policy).toEqual({ delay: "never" });
     expect(c.opts.size).toEqual({ kind: "fixed", size: 1500 });
     expect(c.opts.opts).toEqual({ "zcrx.areaPages": "64" });
-    expect(c.json).toBe(true);
+    expect(c.json).toBe("-");
+    expect(c.format).toBe("json");
     const flags = [
       "--provider",
       "--packets",
@@ -362,6 +365,8 @@ describe("sim: the command line is untrusted input", () => {
       "--dispatch",
       "--rx-ring",
       "--pages",
+      "--format",
+      "--interval",
     ];
     fc.assert(
       fc.property(
@@ -373,9 +378,9 @@ describe("sim: the command line is untrusted input", () => {
         ),
         (argv) => {
           try {
-            parseArgs(argv);
+            parseSimArgs(argv);
           } catch (e) {
-            expect(e).toBeInstanceOf(PagePoolError);
+            expect(e).toBeInstanceOf(UsageError);
           }
         },
       ),

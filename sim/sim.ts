@@ -59,8 +59,11 @@ export interface SimOptions {
   auditEvery: number;
   /** Worker user: how long one poll may wait for buffers to come back before dropping. */
   waitMs: number;
-  /** Called about every `progressEvery` packets. */
-  progress?: (offered: number, total: number) => void;
+  /**
+   * Called about every `progressEvery` packets, between polls. A returned promise is awaited: the
+   * CLI yields to the event loop there, so a Ctrl-C handler runs mid-run instead of after it.
+   */
+  progress?: (offered: number, total: number) => void | Promise<void>;
   progressEvery: number;
   log?: (msg: string) => void;
 }
@@ -463,7 +466,7 @@ export class Simulation {
         }
       }
       if (offered >= nextProgress) {
-        o.progress?.(offered, o.packets);
+        await o.progress?.(offered, o.packets);
         nextProgress += o.progressEvery;
       }
     }
@@ -562,22 +565,44 @@ export class Simulation {
   }
 }
 
+/**
+ * The ranges validate() enforces, [min, max] inclusive; sim/main.ts gives its flags the same
+ * ranges from here, so a bad value is refused naming the flag before a Simulation exists.
+ */
+export const SIM_LIMITS = {
+  queues: [1, 64],
+  packets: [0, 2 ** 40],
+  seed: [0, 0xffff_ffff],
+  teardownAt: [0, 2 ** 40],
+  budget: [1, 4096],
+  rxRing: [1, 8192],
+  pages: [64, 1 << 22],
+  auditEvery: [1, 2 ** 30],
+  waitMs: [0, 600_000],
+  returnDelay: [0, 2 ** 40],
+} as const satisfies Record<string, readonly [number, number]>;
+
 function validate(o: SimOptions): void {
-  const int = (name: string, v: number, min: number, max: number) => {
+  const int = (name: keyof typeof SIM_LIMITS, v: number) => {
+    const [min, max] = SIM_LIMITS[name];
     if (!Number.isInteger(v) || v < min || v > max)
       throw new PagePoolError("EINVAL", `${name} must be an integer in [${min}, ${max}], got ${v}`);
   };
-  if (o.providers.length < 1 || o.providers.length > 64)
-    throw new PagePoolError("EINVAL", `between 1 and 64 queues (--provider), got ${o.providers.length}`);
-  int("packets", o.packets, 0, 2 ** 40);
-  int("seed", o.seed, 0, 0xffff_ffff);
-  int("teardownAt", o.teardownAt, 0, 2 ** 40);
-  int("budget", o.budget, 1, 4096);
-  int("rxRing", o.rxRing, 1, 8192);
-  int("pages", o.pages, 64, 1 << 22);
-  int("auditEvery", o.auditEvery, 1, 2 ** 30);
-  int("waitMs", o.waitMs, 0, 600_000);
-  if (o.policy.delay !== "never") int("return delay", o.policy.delay, 0, 2 ** 40);
+  const [qmin, qmax] = SIM_LIMITS.queues;
+  if (o.providers.length < qmin || o.providers.length > qmax)
+    throw new PagePoolError(
+      "EINVAL",
+      `between ${qmin} and ${qmax} queues (--provider), got ${o.providers.length}`,
+    );
+  int("packets", o.packets);
+  int("seed", o.seed);
+  int("teardownAt", o.teardownAt);
+  int("budget", o.budget);
+  int("rxRing", o.rxRing);
+  int("pages", o.pages);
+  int("auditEvery", o.auditEvery);
+  int("waitMs", o.waitMs);
+  if (o.policy.delay !== "never") int("returnDelay", o.policy.delay);
   if (o.user !== "inline" && o.user !== "worker")
     throw new PagePoolError("EINVAL", `user must be inline or worker, got ${String(o.user)}`);
   checkOptionPrefixes(o.opts);

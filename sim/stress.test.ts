@@ -206,6 +206,6 @@ describe("bun run sim (the command line)", () => {
     expect(p.out).toContain("audit: ok");
     const bad = run(["--packets", "lots"]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain("--packets needs a non-negative integer");
+    expect(bad.err).toContain('--packets needs a whole number, got "lots"');
   });
 });
