@@ -93,6 +93,7 @@ export const SIM_UNITS: Readonly<Record<string, string>> = {
   "queues[].allocFailures": "rx ring refills that got no buffer",
   "queues[].stalls": "polls",
   "queues[].generations": "generations",
+  "queues[].xdp.*": "packets",
   "generations[].queue": "queue index",
   "generations[].generation": "generation index",
   "generations[].counters.*": "provider-defined counts (see the provider's README)",
