@@ -6,6 +6,7 @@
  */
 import { providerKind } from "#dispatch";
 import { PagePoolError } from "./errors.ts";
+import { PAGE_SIZE } from "./netmem.ts";
 import { type DmaDevice, defaultDmaDevice } from "./page-alloc.ts";
 import type { MemoryProviderOps } from "./provider.ts";
 
@@ -64,6 +65,12 @@ export function napiRun<T>(napi: Napi, fn: () => T): T {
 export interface MpParams {
   ops: MemoryProviderOps | null;
   priv: unknown;
+  /**
+   * pp_memory_provider_params.rx_page_size (net-next, Jan 2026, "providers with large rx
+   * buffer"): the rx buffer length the provider wants for the queue, 0 for the driver's default.
+   * Copied into the queue, so it survives queue restarts; the driver sizes its buffers from it.
+   */
+  rxPageSize?: number;
 }
 
 /** What a device and its queues need of the pools created for them (the pool class is one). */
@@ -82,6 +89,13 @@ export class RxQueue {
   readonly index: number;
   readonly napi: Napi;
   mpParams: MpParams = { ops: null, priv: null };
+  /**
+   * The queue's rx buffer length (qcfg rx_buf_len): what the bound provider asked for, else the
+   * driver's default. A driver re-creating the queue's pool sizes its buffers (pool order) from it.
+   */
+  get rxBufLen(): number {
+    return this.mpParams.rxPageSize || this.netdev.defaultRxBufLen;
+  }
   /** Pools created for this queue that are not yet freed. */
   readonly pools = new Set<QueuePool>();
   /** How many times the queue was restarted (by a provider bind or unbind). */
@@ -115,6 +129,12 @@ export interface NetDeviceOptions {
    * bound: EOPNOTSUPP. Default true.
    */
   queueMgmtOps?: boolean;
+  /**
+   * Largest rx buffer length the driver supports (its queue config validation; bnxt: 64 KiB).
+   * PAGE_SIZE means the driver has not opted in to provider-set buffer lengths (QCFG_RX_PAGE_SIZE):
+   * a provider asking for another length is refused. Default 65536.
+   */
+  maxRxBufLen?: number;
 }
 
 export class NetDevice {
@@ -128,6 +148,9 @@ export class NetDevice {
   /** dev_xdp_prog_count(): XDP programs attached to the device (a provider bind refuses them). */
   xdpProgCount = 0;
   registered = true;
+  /** The driver's rx buffer length when no provider sets one. */
+  readonly defaultRxBufLen = PAGE_SIZE;
+  readonly maxRxBufLen: number;
   /**
    * Driver hook for a queue restart (netdev_rx_queue_restart): a driver re-creates the queue's
    * page pool here so the new pool picks up the new provider. Default: nothing.
@@ -154,6 +177,7 @@ export class NetDevice {
     this.tcpDataSplit = opts.tcpDataSplit ?? true;
     this.hdsThresh = opts.hdsThresh ?? 0;
     this.queueMgmtOps = opts.queueMgmtOps ?? true;
+    this.maxRxBufLen = opts.maxRxBufLen ?? 65536;
     this.rxQueues = Array.from({ length: n }, (_, i) => new RxQueue(this, i));
   }
 
@@ -176,7 +200,7 @@ export class NetDevice {
    * Model additions: an unregistered device is ENODEV (the kernel's netlink lookup fails first),
    * and only registered providers (found by codegen in plugins/) can be bound, EFAULT otherwise.
    */
-  bindRxQueue(queueIdx: number, ops: MemoryProviderOps, priv: unknown): RxQueue {
+  bindRxQueue(queueIdx: number, ops: MemoryProviderOps, priv: unknown, rxPageSize = 0): RxQueue {
     if (!this.registered) throw new PagePoolError("ENODEV", `${this.name} is unregistered`);
     if (!this.queueMgmtOps)
       throw new PagePoolError("EOPNOTSUPP", `${this.name}: the driver has no queue management ops`);
@@ -208,7 +232,8 @@ export class NetDevice {
         "EBUSY",
         `${this.name} rx queue ${queueIdx}: designated queue already in use by AF_XDP`,
       );
-    rxq.mpParams = { ops, priv };
+    this.#checkRxPageSize(rxPageSize);
+    rxq.mpParams = { ops, priv, rxPageSize };
     try {
       this.#restart(rxq);
       this.#checkMemoryProvider(rxq);
@@ -222,6 +247,24 @@ export class NetDevice {
       throw e;
     }
     return rxq;
+  }
+
+  /**
+   * The driver's queue config validation of a provider's rx buffer length (bnxt's
+   * bnxt_queue_cfg_validate): a driver that did not opt in refuses any length but its default
+   * (EOPNOTSUPP); a length that is not a power of two, or outside [PAGE_SIZE, max], is ERANGE.
+   */
+  #checkRxPageSize(len: number): void {
+    if (len === 0 || len === this.defaultRxBufLen) return;
+    if (this.maxRxBufLen <= this.defaultRxBufLen)
+      throw new PagePoolError("EOPNOTSUPP", `${this.name}: the driver does not support changing rx-buf-len`);
+    if (!Number.isInteger(len) || len <= 0 || (len & (len - 1)) !== 0)
+      throw new PagePoolError("ERANGE", `${this.name}: rx-buf-len ${len} is not a power of 2`);
+    if (len < this.defaultRxBufLen || len > this.maxRxBufLen)
+      throw new PagePoolError(
+        "ERANGE",
+        `${this.name}: rx-buf-len ${len} out of range [${this.defaultRxBufLen}, ${this.maxRxBufLen}]`,
+      );
   }
 
   /**

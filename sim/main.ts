@@ -172,6 +172,10 @@ export const SIM_COMMAND = {
       { defaultText: "0 (never)" },
     ),
     rxRing: limitedInt("rxRing", "posted rx buffers per queue", "1024"),
+    rxBufLen: flag.int(
+      "rx buffer length the provider sets for its queue (large rx buffers: 4096, 16384, 32768, 65536); providers with an rxBufLen option (zcrx)",
+      { default: 0, min: 4096, max: 65536, example: "32768", defaultText: "the provider's default (4096)" },
+    ),
     xdp: flag.custom<XdpMix | null>(
       "attach an XDP program with this verdict mix, in percent of packets (the rest pass); every queue must be none",
       (raw, f) => {
@@ -268,6 +272,13 @@ export function simCli(p: Parsed<SimFlags>): SimCli {
       "an XDP program and memory providers exclude each other on a device (the kernel's EEXIST); use --provider none",
     );
   const opts: Record<string, string> = {};
+  if (v.rxBufLen) {
+    // The provider passes the length to the queue (pp_memory_provider_params.rx_page_size).
+    const takers = providers.filter((q) => FIXTURES.some((f) => f.name === q && "rxBufLen" in f.options));
+    if (takers.length === 0)
+      fail("--rx-buf-len", "no queue's provider sets an rx buffer length (zcrx does); add --provider zcrx");
+    for (const q of takers) opts[`${q}.rxBufLen`] = String(v.rxBufLen);
+  }
   for (const [k, val] of v.opt) {
     const prov = k.slice(0, k.indexOf("."));
     if (!providers.includes(prov))

@@ -84,3 +84,36 @@ describe("sim: --xdp", () => {
     });
   });
 });
+
+describe("sim: large rx buffers (--rx-buf-len)", () => {
+  test("zcrx with 64 KiB GRO'd packets: 32 KiB buffers need an eighth of the allocations and returns per MB", async () => {
+    const run = (rxBufLen: number) =>
+      runSim({
+        providers: ["zcrx"],
+        packets: 4000,
+        size: { kind: "fixed", size: 65536 },
+        opts: { "zcrx.rxBufLen": String(rxBufLen) },
+      });
+    const small = await run(4096);
+    const large = await run(32768);
+    for (const r of [small, large]) {
+      expect(r.lost).toBe(0);
+      expect(r.audit.problems).toEqual([]);
+    }
+    expect(small.queues[0].rxBufLen).toBe(4096);
+    expect(large.queues[0].rxBufLen).toBe(32768);
+    expect(small.queues[0].returnsPerMB).toBe(256);
+    expect(large.queues[0].returnsPerMB).toBe(32);
+    expect(small.queues[0].allocsPerMB / large.queues[0].allocsPerMB).toBeGreaterThan(7.5);
+    // The pool of a 32 KiB queue is order 3 (one netmem per buffer).
+    expect(large.pools[0].stats.slowHighOrder + large.pools[0].stats.slow).toBe(0); // the provider fills it
+  });
+
+  test("--rx-buf-len sets the option of the providers that take one, and is refused without such a provider", () => {
+    expect(parseSimArgs(["--provider", "zcrx", "--rx-buf-len", "32768"])?.opts.opts).toEqual({
+      "zcrx.rxBufLen": "32768",
+    });
+    expect(() => parseSimArgs(["--provider", "none", "--rx-buf-len", "32768"])).toThrow(/--rx-buf-len/);
+    expect(() => parseSimArgs(["--provider", "zcrx", "--rx-buf-len", "1000"])).toThrow(/--rx-buf-len/);
+  });
+});

@@ -22,7 +22,7 @@ import {
   onCpu,
   type RxQueue,
 } from "../core/netdev.ts";
-import { descriptorLimit, nm } from "../core/netmem.ts";
+import { descriptorLimit, nm, PAGE_SHIFT } from "../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
 import {
   type AuditReport,
@@ -178,6 +178,11 @@ export interface QueueReport {
   generations: number;
   /** With an XDP program: its verdicts and returns. */
   xdp?: XdpReport;
+  /** The queue's rx buffer length at the end (qcfg rx_buf_len: the provider's, or 4096). */
+  rxBufLen: number;
+  /** Buffers the driver allocated from the pool, and buffers the user gave back, per MiB received. */
+  allocsPerMB: number;
+  returnsPerMB: number;
 }
 
 export interface SimResult {
@@ -236,6 +241,8 @@ class SimQueue {
   xdpRedir: Int32Array = new Int32Array(0);
   xdpRedirCount = 0;
   readonly xdp: XdpReport = { drop: 0, tx: 0, redirect: 0, pass: 0, bulkReturned: 0 };
+  /** Buffers the driver allocated from the queue's pools (rx descriptor refills). */
+  allocs = 0;
   constructor(idx: number, rxq: RxQueue, name: string, ring: number) {
     this.idx = idx;
     this.rxq = rxq;
@@ -321,8 +328,11 @@ export class Simulation {
       flags: PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | (bound ? PP_FLAG_ALLOW_UNREADABLE_NETMEM : 0),
       // A receive queue maps from-device; with XDP_TX the device also reads the buffer back.
       dmaDir: this.o.xdp ? "bidirectional" : "from-device",
-      // The device writes at most one buffer: a provider's chunk may be smaller than a page.
-      maxLen: bound ? Math.min(4096, q.backend.bufLen) : 4096,
+      // The device writes at most one buffer: a provider's chunk may be smaller than a page, or
+      // a large rx buffer (the queue's rx_buf_len, set by the provider) several pages, which the
+      // driver allocates as one higher-order netmem.
+      order: bound ? Math.log2(rxq.rxBufLen) - PAGE_SHIFT : 0,
+      maxLen: bound ? Math.min(rxq.rxBufLen, q.backend.bufLen) : 4096,
       netdev: this.netdev,
       queueIdx: q.idx,
       napi: rxq.napi,
@@ -399,6 +409,7 @@ export class Simulation {
         return;
       }
       q.starved = false;
+      q.allocs++;
       const off = frags ? pool.outOffset : 0;
       ledger.take(ref, off, frags ? pool.outSize : bufLen);
       const i = (q.dHead + q.dCount) % ring;
@@ -686,6 +697,12 @@ export class Simulation {
       stalls: q.stalls,
       generations: q.generation + 1,
       ...(o.xdp ? { xdp: { ...q.xdp } } : {}),
+      rxBufLen: q.rxq.rxBufLen === q.rxq.netdev.defaultRxBufLen ? q.backend.bufLen : q.rxq.rxBufLen,
+      ...perMB(
+        q.allocs,
+        this.gens.filter((g) => g.queue === q.idx).reduce((s, g) => s + g.user.returned, 0),
+        q.bytes,
+      ),
     }));
     return {
       dispatch: DISPATCH_VARIANT,
@@ -783,6 +800,17 @@ function validate(o: SimOptions): void {
         `an XDP program and memory providers exclude each other on a device (__net_mp_open_rxq); drop --provider ${bound[0]}`,
       );
   }
+}
+
+/** Allocations and returns per MiB received, rounded to 0.01 (0 when nothing was received). */
+function perMB(
+  allocs: number,
+  returns: number,
+  bytes: number,
+): { allocsPerMB: number; returnsPerMB: number } {
+  const mb = bytes / (1 << 20);
+  const r = (n: number) => (mb > 0 ? Math.round((n / mb) * 100) / 100 : 0);
+  return { allocsPerMB: r(allocs), returnsPerMB: r(returns) };
 }
 
 /** Runs one simulation to completion and frees its memory. */
