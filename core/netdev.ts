@@ -9,6 +9,7 @@ import { PagePoolError } from "./errors.ts";
 import { PAGE_SIZE } from "./netmem.ts";
 import { type DmaDevice, defaultDmaDevice } from "./page-alloc.ts";
 import type { MemoryProviderOps } from "./provider.ts";
+import { NR_CPUS } from "./stats.ts";
 
 // --- execution context: which CPU runs, and whether it is in softirq (NAPI) context ---
 
@@ -19,8 +20,10 @@ import type { MemoryProviderOps } from "./provider.ts";
  */
 export const cpu = { id: 0, inSoftirq: false };
 
-/** Runs `fn` as CPU `id` in process context. */
+/** Runs `fn` as CPU `id` (0 <= id < NR_CPUS) in process context. */
 export function onCpu<T>(id: number, fn: () => T): T {
+  if (!Number.isInteger(id) || id < 0 || id >= NR_CPUS)
+    throw new PagePoolError("EINVAL", `cpu id must be an integer in [0, ${NR_CPUS}), got ${id}`);
   const saved = cpu.id;
   const savedSoftirq = cpu.inSoftirq;
   cpu.id = id;

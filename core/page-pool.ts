@@ -45,7 +45,9 @@ import { type MemoryProviderOps, mpStaticKey } from "./provider.ts";
 import { PtrRing } from "./ptr-ring.ts";
 import {
   NUM_STATS,
+  newRecyclePcpu,
   type PagePoolStats,
+  RECYCLE_STRIDE,
   S_CACHE_FULL,
   S_CACHED,
   S_EMPTY,
@@ -56,6 +58,8 @@ import {
   S_RING_FULL,
   S_WAIVE,
   statsFromArray,
+  sumStats,
+  systemRecycleStats,
 } from "./stats.ts";
 import { realTimers, type Timers } from "./timers.ts";
 import {
@@ -70,6 +74,7 @@ import {
   PP_FLAG_ALLOW_UNREADABLE_NETMEM,
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
+  PP_FLAG_SYSTEM_POOL,
   PP_RING_DEFAULT_SIZE,
   PP_RING_MAX_SIZE,
   validateParams,
@@ -111,8 +116,14 @@ export class PagePool {
   readonly cache = new Int32Array(PP_ALLOC_CACHE_SIZE);
   cacheCount = 0;
   readonly ring: PtrRing;
-  /** The 11 counters, indexed by the S_* constants of stats.ts. */
+  /**
+   * The 11 counters, indexed by the S_* constants of stats.ts. The recycle ones here are the
+   * model's running totals over every CPU, kept for the hot-path readers and the audit; the
+   * kernel's per-CPU counters are recyclePcpu, and `stats` (page_pool_get_stats) sums those.
+   */
   readonly st = new Float64Array(NUM_STATS);
+  /** Per-CPU recycle counters (stats.ts); system pools share systemRecycleStats. */
+  readonly recyclePcpu: Float64Array;
   /** Scratch of putNetmemBulk: the survivors of one XDP_BULK_QUEUE_SIZE chunk. */
   readonly bulk = new Int32Array(XDP_BULK_QUEUE_SIZE);
 
@@ -197,6 +208,7 @@ export class PagePool {
     this.mpPriv = mp.priv;
     this.mpKind = mp.ops ? providerKind(mp.ops) : 0;
     this.netmemSize = PAGE_SIZE << this.order;
+    this.recyclePcpu = this.flags & PP_FLAG_SYSTEM_POOL ? systemRecycleStats : newRecyclePcpu();
     this.id = allocPoolId();
   }
 
@@ -394,8 +406,10 @@ export class PagePool {
   /** page_pool_put_unrefed_netmem(): the last reference is already gone. */
   putUnrefedNetmem(ref: NetmemRef, dmaSyncSize: number, allowDirect: boolean): void {
     if (!allowDirect) allowDirect = this.napiLocal();
+    const pc = cpu.id * RECYCLE_STRIDE - S_CACHED; // this CPU's recycle counters, by S_* index
     if (!this.canRecycle(ref)) {
       this.st[S_RELEASED_REFCNT]++;
+      this.recyclePcpu[pc + S_RELEASED_REFCNT]++;
       this.returnNetmem(ref);
       return;
     }
@@ -405,9 +419,11 @@ export class PagePool {
     if (this.ring.produce(ref)) {
       nm.loc[netmemDesc(ref)] = LOC_RING;
       this.st[S_RING]++;
+      this.recyclePcpu[pc + S_RING]++;
       return;
     }
     this.st[S_RING_FULL]++;
+    this.recyclePcpu[pc + S_RING_FULL]++;
     this.returnNetmem(ref);
   }
 
@@ -418,11 +434,13 @@ export class PagePool {
   recycleInCache(ref: NetmemRef): boolean {
     if (this.cacheCount === PP_ALLOC_CACHE_SIZE) {
       this.st[S_CACHE_FULL]++;
+      this.recyclePcpu[cpu.id * RECYCLE_STRIDE + (S_CACHE_FULL - S_CACHED)]++;
       return false;
     }
     nm.loc[netmemDesc(ref)] = LOC_CACHE;
     this.cache[this.cacheCount++] = ref;
     this.st[S_CACHED]++;
+    this.recyclePcpu[cpu.id * RECYCLE_STRIDE]++;
     return true;
   }
 
@@ -506,9 +524,22 @@ export class PagePool {
     return this.holdCount - this.releaseCount;
   }
 
-  /** page_pool_get_stats(). */
+  /** page_pool_get_stats(): alloc counters, and recycle counters summed over every CPU. */
   get stats(): PagePoolStats {
-    return statsFromArray(this.st);
+    return statsFromArray(sumStats(this.st, this.recyclePcpu, new Float64Array(NUM_STATS)));
+  }
+
+  /** One CPU's recycle counters (what this_cpu_inc() on that CPU added), model introspection. */
+  recycleStatsOnCpu(id: number): PagePoolStats["recycle"] {
+    const b = id * RECYCLE_STRIDE;
+    const p = this.recyclePcpu;
+    return {
+      cached: p[b],
+      cacheFull: p[b + 1],
+      ring: p[b + 2],
+      ringFull: p[b + 3],
+      releasedRefcnt: p[b + 4],
+    };
   }
 
   /** netlink page-pool-get (pool-netlink.ts). */

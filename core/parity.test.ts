@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { BasicProvider, basicOps } from "../plugins/basic/provider.ts";
-import { cpu, LOOPBACK_IFINDEX, loopbackDev, NetDevice, napiRun } from "./netdev.ts";
+import { cpu, LOOPBACK_IFINDEX, loopbackDev, NetDevice, napiRun, onCpu } from "./netdev.ts";
 import { netmemDesc, nm, PAGE_SIZE } from "./netmem.ts";
 import { DmaDevice, PageAllocator } from "./page-alloc.ts";
 import {
@@ -12,9 +12,10 @@ import {
   PP_FLAG_ALLOW_UNREADABLE_NETMEM,
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
+  PP_FLAG_SYSTEM_POOL,
 } from "./page-pool.ts";
 import { pagePoolDump, pagePoolGet } from "./pool-netlink.ts";
-import { S_CACHED, S_RELEASED_REFCNT, S_RING } from "./stats.ts";
+import { NR_CPUS, S_CACHED, S_RELEASED_REFCNT, S_RING } from "./stats.ts";
 import { expectAudit, expectCode, mkDev, mkPool } from "./testing.ts";
 import { ManualTimers } from "./timers.ts";
 
@@ -279,5 +280,67 @@ describe("the DMA index (v6.15+): destroy unmaps pages still in flight", () => {
     expect(pool.synchronizeNetCalls).toBe(0);
     expect(dev.unmaps).toBe(64);
     pool.putFullNetmem(held, false);
+  });
+});
+
+describe("per-CPU recycle stats (page_pool_get_stats sums them)", () => {
+  test("NAPI contexts on two CPUs put into one pool: each CPU's counters, summed in stats", () => {
+    const dev = mkDev(512);
+    const netdev = new NetDevice({ rxQueues: 2, dev });
+    const napi0 = netdev.rxQueue(0).napi;
+    const napi1 = netdev.rxQueue(1).napi; // e.g. a redirect target's TX completion
+    const pool = PagePool.create({ netdev, napi: napi0, timers: new ManualTimers(), log: () => {} });
+    const refs = napiRun(napi0, () => Array.from({ length: 10 }, () => pool.allocNetmem()));
+    napiRun(napi0, () => {
+      for (const r of refs.slice(0, 6)) pool.putFullNetmem(r, false); // napi-local: cached
+    });
+    cpu.id = 1;
+    try {
+      napiRun(napi1, () => {
+        for (const r of refs.slice(6)) pool.putFullNetmem(r, false); // not the pool's NAPI: ring
+      });
+    } finally {
+      cpu.id = 0;
+    }
+    expect(pool.recycleStatsOnCpu(0)).toEqual({
+      cached: 6,
+      cacheFull: 0,
+      ring: 0,
+      ringFull: 0,
+      releasedRefcnt: 0,
+    });
+    expect(pool.recycleStatsOnCpu(1)).toEqual({
+      cached: 0,
+      cacheFull: 0,
+      ring: 4,
+      ringFull: 0,
+      releasedRefcnt: 0,
+    });
+    expect(pool.stats.recycle).toEqual({ cached: 6, cacheFull: 0, ring: 4, ringFull: 0, releasedRefcnt: 0 });
+    expect(pool.stats.alloc.fast).toBe(9); // alloc counters: the consumer's one set
+    pool.destroy();
+  });
+
+  test("system pools share one per-CPU block: get_stats on either reports both", () => {
+    const a = PagePool.createPercpu(
+      { flags: PP_FLAG_SYSTEM_POOL, dev: mkDev(256), timers: new ManualTimers() },
+      0,
+    );
+    const b = PagePool.createPercpu(
+      { flags: PP_FLAG_SYSTEM_POOL, dev: mkDev(256), timers: new ManualTimers() },
+      1,
+    );
+    const before = a.stats.recycle.cached;
+    a.recycleDirect(a.allocNetmem());
+    b.recycleDirect(b.allocNetmem());
+    expect(a.stats.recycle.cached - before).toBe(2);
+    expect(b.stats.recycle.cached).toBe(a.stats.recycle.cached);
+    expect(a.st[S_CACHED]).toBe(1); // the model's own per-pool total
+    a.destroy();
+    b.destroy();
+  });
+
+  test("any CPU id outside [0, NR_CPUS) is refused", () => {
+    expectCode(() => onCpu(NR_CPUS, () => 0), "EINVAL");
   });
 });

@@ -38,7 +38,7 @@ export function describePool(pool: PagePool): PagePoolDescription {
 
 /** Whether netlink can see the pool: listed on a device (hlist_unhashed() false). */
 function listed(pool: PagePool): boolean {
-  return pool.netdev !== null && pool.netdev.pagePools.has(pool);
+  return pool.netdev?.pagePools.has(pool) === true;
 }
 
 /** page-pool-get do: ENOENT for an unknown, freed or invisible (never listed) pool. */

@@ -569,7 +569,7 @@ const CASES: Record<ConformanceTestName, Case> = {
     const live = w.create();
     const busy = w.create();
     const [held] = w.allocN(busy, 1);
-    w.allocN(live, 1).forEach((r) => w.recycle(live, r));
+    for (const r of w.allocN(live, 1)) w.recycle(live, r);
     w.env.netdev.unregister();
     // dev_close() first: the driver's pools are destroyed; nothing of the device stays live.
     expect(live.state).toBe("freed");
