@@ -63,6 +63,7 @@ export async function runWorkload(seed: number, steps: number): Promise<Record<s
     const flags = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | (p.fixture ? PP_FLAG_ALLOW_UNREADABLE_NETMEM : 0);
     return PagePool.create({
       flags,
+      dmaDir: "from-device",
       maxLen: PAGE_SIZE,
       netdev,
       queueIdx,

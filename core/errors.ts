@@ -14,7 +14,9 @@ export type Errno =
   | "EPERM"
   | "EBADF"
   | "ENOSPC"
-  | "ENODEV";
+  | "ENODEV"
+  | "ERANGE"
+  | "ENODATA";
 
 /** Thrown by control-path calls (create, bind, destroy, …) and by contract violations. */
 export class PagePoolError extends Error {

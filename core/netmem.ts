@@ -39,6 +39,8 @@ interface Tables {
   ppRef: Int32Array;
   /** DMA address, 0 when unmapped. */
   dma: Float64Array;
+  /** The page's id in its pool's DMA index (netmem_get_dma_index, 6.15+), 0 when not tracked. */
+  dmaIdx: Int32Array;
   /** Owner id: the page allocator's id for a page, the net_iov area's id for a net_iov. */
   owner: Int32Array;
   /** Index within the owner: page frame number, or net_iov index in its area. */
@@ -58,6 +60,7 @@ export const nm: Tables = {
   pp: new Int32Array(INITIAL),
   ppRef: new Int32Array(INITIAL),
   dma: new Float64Array(INITIAL),
+  dmaIdx: new Int32Array(INITIAL),
   owner: new Int32Array(INITIAL),
   idx: new Int32Array(INITIAL),
   pageRef: new Int32Array(INITIAL),
@@ -81,6 +84,7 @@ function grow(min: number): void {
   nm.pp = g(nm.pp, (n) => new Int32Array(n));
   nm.ppRef = g(nm.ppRef, (n) => new Int32Array(n));
   nm.dma = g(nm.dma, (n) => new Float64Array(n));
+  nm.dmaIdx = g(nm.dmaIdx, (n) => new Int32Array(n));
   nm.owner = g(nm.owner, (n) => new Int32Array(n));
   nm.idx = g(nm.idx, (n) => new Int32Array(n));
   nm.pageRef = g(nm.pageRef, (n) => new Int32Array(n));
@@ -136,6 +140,7 @@ function clearRange(base: number, n: number): void {
   nm.pp.fill(0, base, base + n);
   nm.ppRef.fill(0, base, base + n);
   nm.dma.fill(0, base, base + n);
+  nm.dmaIdx.fill(0, base, base + n);
   nm.owner.fill(0, base, base + n);
   nm.idx.fill(0, base, base + n);
   nm.pageRef.fill(0, base, base + n);
@@ -194,7 +199,10 @@ export function unrefNetmem(ref: NetmemRef, nr: number): number {
     nm.ppRef[d] = 1;
     return 0;
   }
-  // The message is built out of line so this stays small enough to inline into every put.
+  // Model departure: the kernel WARNs here (WARN_ON(ret < 0)) and carries on with the negative
+  // count. The model throws instead and leaves the count as it was, so the caller's extra put is
+  // reported where it happens rather than corrupting the pool later. The message is built out of
+  // line so this stays small enough to inline into every put.
   if (left < 0) unrefUnderflow(ref, nr);
   nm.ppRef[d] = left;
   return left;

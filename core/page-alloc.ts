@@ -26,9 +26,24 @@ export interface PageAllocatorOptions {
   pages?: number;
   /** NUMA nodes; pages are split evenly between them. Default 1. */
   nodes?: number;
+  /**
+   * The emergency reserve, in pages: an allocation that leaves fewer than this many pages free
+   * dips into the reserves and its page is marked pfmemalloc (page_is_pfmemalloc), which the page
+   * pool must not recycle. Default 0 (no page is ever pfmemalloc).
+   */
+  reservePages?: number;
 }
 
 let nextAllocatorId = 1;
+/** Live allocators by id (a page's nm.owner): put_page() on any page finds its allocator. */
+const allocators = new Map<number, PageAllocator>();
+
+/** The allocator a page belongs to (page_to_pfn's zone, in effect), or undefined. */
+export function pageAllocatorOf(ref: NetmemRef): PageAllocator | undefined {
+  if (ref & 1 || ref <= 0) return undefined;
+  const a = allocators.get(nm.owner[ref >>> 1]);
+  return a?.owns(ref) ? a : undefined;
+}
 
 export class PageAllocator {
   readonly id: number;
@@ -47,6 +62,9 @@ export class PageAllocator {
   readonly #freeOrder: Int8Array;
   /** Order a head page was allocated at (for put_page freeing the compound page). */
   readonly #allocOrder: Int8Array;
+  /** page->pfmemalloc, by pfn: allocated from the emergency reserves. */
+  readonly #pfmemalloc: Uint8Array;
+  readonly reservePages: number;
   /** Free-list heads: [node * (MAX_PAGE_ORDER+1) + order], -1 when empty. */
   readonly #heads: Int32Array;
   readonly #zoneStart: Int32Array;
@@ -70,6 +88,11 @@ export class PageAllocator {
     this.#prev = new Int32Array(pages).fill(-1);
     this.#freeOrder = new Int8Array(pages).fill(-1);
     this.#allocOrder = new Int8Array(pages).fill(-1);
+    this.#pfmemalloc = new Uint8Array(pages);
+    const reserve = opts.reservePages ?? 0;
+    if (!Number.isInteger(reserve) || reserve < 0 || reserve > pages)
+      throw new PagePoolError("EINVAL", `reservePages must be an integer in [0, ${pages}], got ${reserve}`);
+    this.reservePages = reserve;
     this.#heads = new Int32Array(nodes * (MAX_PAGE_ORDER + 1)).fill(-1);
     this.#zoneStart = new Int32Array(nodes);
     this.#zoneEnd = new Int32Array(nodes);
@@ -90,6 +113,7 @@ export class PageAllocator {
     for (let pfn = 0; pfn < pages; pfn++) nm.owner[this.base + pfn] = this.id;
     for (let pfn = 0; pfn < pages; pfn++) nm.idx[this.base + pfn] = pfn;
     this.#freeCount = pages;
+    allocators.set(this.id, this);
   }
 
   /** Pages currently free. */
@@ -125,6 +149,7 @@ export class PageAllocator {
         this.#allocOrder[pfn] = order;
         nm.pageRef[this.base + pfn] = 1;
         this.#freeCount -= 1 << order;
+        this.#pfmemalloc[pfn] = this.#freeCount < this.reservePages ? 1 : 0;
         return (this.base + pfn) << 1;
       }
     }
@@ -143,6 +168,17 @@ export class PageAllocator {
       out[off + i] = ref;
     }
     return i;
+  }
+
+  /** page_is_pfmemalloc(): the page came from the emergency reserves. */
+  isPfmemalloc(ref: NetmemRef): boolean {
+    return this.#pfmemalloc[(ref >>> 1) - this.base] === 1;
+  }
+
+  /** Test hook: marks a live page as allocated from the reserves. */
+  markPfmemalloc(ref: NetmemRef): void {
+    this.#check(ref);
+    this.#pfmemalloc[(ref >>> 1) - this.base] = 1;
   }
 
   /** get_page(). */
@@ -202,6 +238,7 @@ export class PageAllocator {
         `page allocator ${this.id}: ${this.numPages - this.#freeCount} pages still allocated`,
       );
     this.#disposed = true;
+    allocators.delete(this.id);
     releaseDescriptors(this.base, this.numPages);
   }
 

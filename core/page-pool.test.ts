@@ -230,7 +230,7 @@ describe("params are validated as page_pool_init does", () => {
       /maxLen must be non-zero/,
     ],
     ["order too large", { order: 11 }, "EINVAL", /order must be <= MAX_PAGE_ORDER/],
-    ["unreadable without a queue", { flags: PP_FLAG_ALLOW_UNREADABLE_NETMEM }, "EINVAL", /queueIdx/],
+    ["unreadable without a netdev", { flags: PP_FLAG_ALLOW_UNREADABLE_NETMEM }, "EINVAL", /netdev required/],
     ["DMA_MAP towards the device", { flags: PP_FLAG_DMA_MAP, dmaDir: "to-device" }, "EINVAL", /dmaDir/],
     ["negative order", { order: -1 }, "EINVAL", /order must be an integer/],
     ["fractional poolSize", { poolSize: 1.5 }, "EINVAL", /poolSize/],
@@ -309,13 +309,13 @@ describe("providers bound to rx queues", () => {
     expect(() => netdev.bindRxQueue(0, rogue, {})).toThrow(/EFAULT.*not a registered provider/);
   });
 
-  test("binding twice is EEXIST; unbinding an unbound queue is ENOENT; bad index EINVAL", () => {
+  test("binding twice is EEXIST; unbinding an unbound queue is ENOENT; bad index ERANGE", () => {
     const netdev = new NetDevice({ dev: mkDev(16) });
     netdev.bindRxQueue(0, basicOps, new BasicProvider());
     expect(() => netdev.bindRxQueue(0, basicOps, new BasicProvider())).toThrow(/EEXIST/);
     netdev.unbindRxQueue(0);
     expect(() => netdev.unbindRxQueue(0)).toThrow(/ENOENT/);
-    expect(() => netdev.bindRxQueue(5, basicOps, {})).toThrow(/EINVAL.*out of range/);
+    expect(() => netdev.bindRxQueue(5, basicOps, {})).toThrow(/ERANGE.*out of range/);
     expect(netdev.rxQueue(0).restarts).toBe(2);
   });
 
@@ -352,12 +352,12 @@ describe("providers bound to rx queues", () => {
     expect(dev.pages.freePages).toBe(dev.pages.numPages);
   });
 
-  test("unregistering the device uninstalls bound providers and makes stalled pools warn", () => {
+  test("unregistering the device uninstalls bound providers; its stalled pools move to loopback, no warning", () => {
     const dev = mkDev();
     const netdev = new NetDevice({ dev });
     const priv = new BasicProvider();
     netdev.bindRxQueue(0, basicOps, priv);
-    const { pool, timers, logs } = mk({ netdev, queueIdx: 0, flags, maxLen: 4096 }, dev);
+    const { pool, timers } = mk({ netdev, queueIdx: 0, flags, maxLen: 4096 }, dev);
     const r = pool.allocNetmem();
     pool.destroy();
     timers.advance(120_000);
@@ -365,9 +365,9 @@ describe("providers bound to rx queues", () => {
     netdev.unregister();
     expect(priv.uninstalls).toBe(1);
     expect(netdev.rxQueue(0).mpParams.ops).toBeNull();
-    timers.advance(60_000);
-    expect(pool.stalledWarnings).toBe(1);
-    expect(logs.some((l) => /stalled pool shutdown: id \d+, 1 inflight/.test(l))).toBe(true);
+    timers.advance(120_000);
+    expect(pool.stalledWarnings).toBe(0); // listed on loopback: still visible
+    expect(pool.describe().ifindex).toBeUndefined();
     pool.putFullNetmem(r, false);
     timers.advance(1000);
     expect(pool.state).toBe("freed");
@@ -388,7 +388,10 @@ describe("destroy", () => {
     expect(pool.inflight).toBe(0);
     expect(dev.pages.freePages).toBe(dev.pages.numPages);
     expect(timers.pending).toBe(0);
-    expect(() => pool.destroy()).toThrow(/already destroyed/);
+    // A destroy beyond the user count: the kernel's refcount_t underflow WARN, nothing else.
+    pool.destroy();
+    expect(pool.extraDestroys).toBe(1);
+    expect(pool.state).toBe("freed");
   });
 
   test("with buffers out it defers, retries every second, warns every 60 s, completes after the last return", () => {

@@ -36,6 +36,7 @@ import {
 import { auditPool, checkOwned } from "./pool-audit.ts";
 import { putNetmemBulk } from "./pool-bulk.ts";
 import { destroyPool } from "./pool-destroy.ts";
+import { DmaIndex } from "./pool-dma.ts";
 import { allocFragNetmem, allocNetmemSized } from "./pool-frag.ts";
 import { describePool } from "./pool-netlink.ts";
 import { allocPagesSlow, releasePageDma } from "./pool-slow.ts";
@@ -44,7 +45,9 @@ import { type MemoryProviderOps, mpStaticKey } from "./provider.ts";
 import { PtrRing } from "./ptr-ring.ts";
 import {
   NUM_STATS,
+  newRecyclePcpu,
   type PagePoolStats,
+  RECYCLE_STRIDE,
   S_CACHE_FULL,
   S_CACHED,
   S_EMPTY,
@@ -55,6 +58,8 @@ import {
   S_RING_FULL,
   S_WAIVE,
   statsFromArray,
+  sumStats,
+  systemRecycleStats,
 } from "./stats.ts";
 import { realTimers, type Timers } from "./timers.ts";
 import {
@@ -69,6 +74,7 @@ import {
   PP_FLAG_ALLOW_UNREADABLE_NETMEM,
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
+  PP_FLAG_SYSTEM_POOL,
   PP_RING_DEFAULT_SIZE,
   PP_RING_MAX_SIZE,
   validateParams,
@@ -118,8 +124,14 @@ export class PagePool {
   readonly cache = new Int32Array(PP_ALLOC_CACHE_SIZE);
   cacheCount = 0;
   readonly ring: PtrRing;
-  /** The 11 counters, indexed by the S_* constants of stats.ts. */
+  /**
+   * The 11 counters, indexed by the S_* constants of stats.ts. The recycle ones here are the
+   * model's running totals over every CPU, kept for the hot-path readers and the audit; the
+   * kernel's per-CPU counters are recyclePcpu, and `stats` (page_pool_get_stats) sums those.
+   */
   readonly st = new Float64Array(NUM_STATS);
+  /** Per-CPU recycle counters (stats.ts); system pools share systemRecycleStats. */
+  readonly recyclePcpu: Float64Array;
   /** Scratch of putNetmemBulk: the survivors of one XDP_BULK_QUEUE_SIZE chunk. */
   readonly bulk = new Int32Array(XDP_BULK_QUEUE_SIZE);
 
@@ -141,12 +153,28 @@ export class PagePool {
   /** DMA sync-for-device work done on recycle (bytes and calls). */
   dmaSyncBytes = 0;
   dmaSyncCalls = 0;
+  /** pool->dma_mapped (6.15+): the pages this pool mapped and has not unmapped (pool-dma.ts). */
+  readonly dmaIndex = new DmaIndex();
+  /** Pages scrub unmapped while still in flight, and its synchronize_net() grace periods. */
+  dmaScrubUnmaps = 0;
+  synchronizeNetCalls = 0;
+
   // memory provider (copied from the rx queue at creation)
   readonly mpOps: MemoryProviderOps | null;
   mpPriv: unknown;
   /** Small integer of the provider in the generated registry (0 = none): the if-chain's key. */
   readonly mpKind: number;
   // teardown (pool-destroy.ts)
+  /**
+   * pool->user_cnt: the driver's reference (1 at create) plus one per XDP memory model
+   * registration (page_pool_use_xdp_mem). page_pool_destroy() drops one; the last tears down.
+   */
+  userCnt = 1;
+  /** Destroys beyond the user count: the kernel's refcount_t underflow WARN (nothing else happens). */
+  extraDestroys = 0;
+  /** pool->disconnect: the XDP memory model's callback, run when the pool is finally freed. */
+  disconnect: ((pool: PagePool) => void) | null = null;
+  xdpMemId = 0;
   state: PoolState = "live";
   destroyCnt = 0;
   detachTime = 0;
@@ -165,9 +193,9 @@ export class PagePool {
     this.maxLen = p.maxLen ?? 0;
     this.offset = p.offset ?? 0;
     this.flags = p.flags ?? 0;
-    this.dmaDir = p.dmaDir ?? "from-device";
+    this.dmaDir = p.dmaDir ?? "bidirectional";
     this.netdev = p.netdev ?? null;
-    this.queueIdx = p.queueIdx ?? -1;
+    this.queueIdx = p.queueIdx ?? 0;
     this.rxq = mp.rxq;
     this.dev = p.dev ?? this.netdev?.dev ?? defaultDmaDevice();
     this.pages = this.dev.pages;
@@ -182,6 +210,7 @@ export class PagePool {
     this.mpPriv = mp.priv;
     this.mpKind = mp.ops ? providerKind(mp.ops) : 0;
     this.netmemSize = PAGE_SIZE << this.order;
+    this.recyclePcpu = this.flags & PP_FLAG_SYSTEM_POOL ? systemRecycleStats : newRecyclePcpu();
     this.id = allocPoolId();
   }
 
@@ -189,13 +218,24 @@ export class PagePool {
    * page_pool_create(): validates params as page_pool_init() does, takes the provider from the
    * rx queue (never from params), calls its init, and unwinds on failure.
    */
-  static create(p: PagePoolParams = {}): PagePool {
+  static create(params: PagePoolParams = {}): PagePool {
+    return PagePool.createPercpu(params, -1);
+  }
+
+  /**
+   * page_pool_create_percpu(): a pool owned by CPU `cpuid` (the per-CPU system pools): puts
+   * from that CPU's softirq recycle straight into the cache, as napi-local puts do.
+   */
+  static createPercpu(params: PagePoolParams, cpuid: number): PagePool {
+    const p = params;
     const dmaDir = validateParams(p);
+    if (!Number.isInteger(cpuid) || cpuid < -1 || cpuid > 1023)
+      throw new PagePoolError("EINVAL", `cpuid must be an integer in [-1, 1023], got ${cpuid}`);
     let rxq: RxQueue | null = null;
     let ops: MemoryProviderOps | null = null;
     let priv: unknown = null;
-    if (p.netdev && p.queueIdx !== undefined) {
-      rxq = p.netdev.rxQueue(p.queueIdx);
+    if (p.netdev) {
+      rxq = p.netdev.rxQueue(p.queueIdx ?? 0);
       // Only a pool that may hold unreadable netmem takes the queue's provider.
       if ((p.flags ?? 0) & PP_FLAG_ALLOW_UNREADABLE_NETMEM) {
         ops = rxq.mpParams.ops;
@@ -204,6 +244,7 @@ export class PagePool {
     }
 
     const pool = new PagePool({ ...p, dmaDir }, { ops, priv, rxq });
+    pool.cpuid = cpuid;
     if (ops) {
       // Providers need the pool to map and sync (they then turn off what they do not need).
       if (!pool.dmaMap || !pool.dmaSync)
@@ -223,6 +264,8 @@ export class PagePool {
       );
     poolsById.set(pool.id, pool);
     rxq?.pools.add(pool);
+    // page_pool_list(): a pool made with a netdev is listed on it (netlink can see it).
+    p.netdev?.pagePools.add(pool);
     return pool;
   }
 
@@ -250,6 +293,10 @@ export class PagePool {
 
   /** page_pool_refill_alloc_cache(): up to 64 from the ring into the cache; pop one. */
   private refillAllocCache(): NetmemRef {
+    // Model only, off the fast path (destroy emptied the cache, so every allocation after it
+    // gets here): the kernel has no check, and a driver allocating from a destroyed pool makes
+    // it hold pages forever. The model refuses, and nothing is taken from the ring or provider.
+    if (this.state !== "live") this.refuseAfterDestroy("allocNetmem");
     const ring = this.ring;
     if (ring.isEmpty()) {
       this.st[S_EMPTY]++;
@@ -276,6 +323,24 @@ export class PagePool {
       this.st[S_REFILL]++;
     }
     return ref;
+  }
+
+  private refuseAfterDestroy(what: string): never {
+    throw new PagePoolError(
+      "EINVAL",
+      `${what}: pool ${this.id} is destroyed (${this.state}); allocating from it is a driver bug`,
+    );
+  }
+
+  /**
+   * page_pool_use_xdp_mem() (via xdp_rxq_info_reg_mem_model): one more user, so the driver's and
+   * the XDP memory model's page_pool_destroy() each drop one; `disconnect` runs at the final free.
+   */
+  useXdpMem(disconnect: (pool: PagePool) => void, memId: number): void {
+    if (this.state !== "live") this.refuseAfterDestroy("useXdpMem");
+    this.userCnt++;
+    this.disconnect = disconnect;
+    this.xdpMemId = memId;
   }
 
   /**
@@ -336,8 +401,8 @@ export class PagePool {
     if (!allowDirect) allowDirect = this.napiLocal();
     const d = descHot(ref);
     // __page_pool_page_can_be_recycled() (canRecycle), inline: a net_iov always; a page only if
-    // nobody else holds it.
-    if (!isNetIovHot(ref) && nm.pageRef[d] !== 1) {
+    // nobody else holds it and it did not come from the emergency reserves.
+    if (!isNetIovHot(ref) && (nm.pageRef[d] !== 1 || this.pages.isPfmemalloc(ref))) {
       this.releaseUnrecyclable(ref);
       return;
     }
@@ -349,6 +414,7 @@ export class PagePool {
       nm.loc[d] = LOC_CACHE;
       this.cache[this.cacheCount++] = ref;
       this.st[S_CACHED]++;
+      this.recyclePcpu[cpu.id * RECYCLE_STRIDE]++;
       return;
     }
     this.recycleInRing(ref, allowDirect);
@@ -356,20 +422,27 @@ export class PagePool {
 
   /** The rest of a put that could not go to the cache (out of line: the hot path stays small). */
   private recycleInRing(ref: NetmemRef, triedCache: boolean): void {
-    if (triedCache) this.st[S_CACHE_FULL]++;
+    const pc = cpu.id * RECYCLE_STRIDE - S_CACHED; // this CPU's recycle counters, by S_* index
+    if (triedCache) {
+      this.st[S_CACHE_FULL]++;
+      this.recyclePcpu[pc + S_CACHE_FULL]++;
+    }
     // page_pool_recycle_in_ring()
     if (this.ring.produce(ref)) {
       nm.loc[netmemDesc(ref)] = LOC_RING;
       this.st[S_RING]++;
+      this.recyclePcpu[pc + S_RING]++;
       return;
     }
     this.st[S_RING_FULL]++;
+    this.recyclePcpu[pc + S_RING_FULL]++;
     this.returnNetmem(ref);
   }
 
   /** A page someone else still holds (page_pool_put_unrefed_netmem's released_refcnt branch). */
   private releaseUnrecyclable(ref: NetmemRef): void {
     this.st[S_RELEASED_REFCNT]++;
+    this.recyclePcpu[cpu.id * RECYCLE_STRIDE + (S_RELEASED_REFCNT - S_CACHED)]++;
     this.returnNetmem(ref);
   }
 
@@ -380,11 +453,13 @@ export class PagePool {
   recycleInCache(ref: NetmemRef): boolean {
     if (this.cacheCount === PP_ALLOC_CACHE_SIZE) {
       this.st[S_CACHE_FULL]++;
+      this.recyclePcpu[cpu.id * RECYCLE_STRIDE + (S_CACHE_FULL - S_CACHED)]++;
       return false;
     }
     nm.loc[netmemDesc(ref)] = LOC_CACHE;
     this.cache[this.cacheCount++] = ref;
     this.st[S_CACHED]++;
+    this.recyclePcpu[cpu.id * RECYCLE_STRIDE]++;
     return true;
   }
 
@@ -404,9 +479,12 @@ export class PagePool {
     return napi !== null && napi.listOwner === cpu.id;
   }
 
-  /** @internal __page_pool_page_can_be_recycled(): a net_iov always; a page only if nobody else holds it. */
+  /**
+   * @internal __page_pool_page_can_be_recycled(): a net_iov always; a page only if nobody else
+   * holds it and it did not come from the emergency reserves (page_is_pfmemalloc).
+   */
   canRecycle(ref: NetmemRef): boolean {
-    return netmemRefCount(ref) === 1;
+    return netmemIsNetIov(ref) || (netmemRefCount(ref) === 1 && !this.pages.isPfmemalloc(ref));
   }
 
   /** @internal page_pool_dma_sync_for_device(). */
@@ -442,7 +520,10 @@ export class PagePool {
     }
   }
 
-  /** @internal Dispatcher only: __page_pool_release_page_dma(), the no-provider release (pool-slow.ts). */
+  /**
+   * @internal Dispatcher only: __page_pool_release_netmem_dma(), the default (no provider)
+   * release (pool-slow.ts).
+   */
   releasePageDma(ref: NetmemRef): void {
     releasePageDma(this, ref);
   }
@@ -457,9 +538,22 @@ export class PagePool {
     return this.holdCount - this.releaseCount;
   }
 
-  /** page_pool_get_stats(). */
+  /** page_pool_get_stats(): alloc counters, and recycle counters summed over every CPU. */
   get stats(): PagePoolStats {
-    return statsFromArray(this.st);
+    return statsFromArray(sumStats(this.st, this.recyclePcpu, new Float64Array(NUM_STATS)));
+  }
+
+  /** One CPU's recycle counters (what this_cpu_inc() on that CPU added), model introspection. */
+  recycleStatsOnCpu(id: number): PagePoolStats["recycle"] {
+    const b = id * RECYCLE_STRIDE;
+    const p = this.recyclePcpu;
+    return {
+      cached: p[b],
+      cacheFull: p[b + 1],
+      ring: p[b + 2],
+      ringFull: p[b + 3],
+      releasedRefcnt: p[b + 4],
+    };
   }
 
   /** netlink page-pool-get (pool-netlink.ts). */
@@ -488,10 +582,5 @@ export class PagePool {
     this.nid = nid;
     // Flush the alloc cache, as refill checks the NUMA node (the ring is checked on refill).
     this.flushCache();
-  }
-
-  /** The pool's net device went away (page_pool_unreg_netdev): the pool becomes invisible. */
-  netdevGone(): void {
-    this.netdev = null;
   }
 }

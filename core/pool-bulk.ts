@@ -1,8 +1,10 @@
 /** page_pool_put_netmem_bulk() and page_pool_recycle_ring_bulk(). */
+
+import { cpu } from "./netdev.ts";
 import { LOC_RING, type NetmemRef, netmemDesc, nm, unrefNetmem } from "./netmem.ts";
 import type { PagePool } from "./page-pool.ts";
 import { checkOwned } from "./pool-audit.ts";
-import { S_RELEASED_REFCNT, S_RING, S_RING_FULL } from "./stats.ts";
+import { RECYCLE_STRIDE, S_CACHED, S_RELEASED_REFCNT, S_RING, S_RING_FULL } from "./stats.ts";
 import { XDP_BULK_QUEUE_SIZE } from "./types.ts";
 
 /**
@@ -21,6 +23,7 @@ export function putNetmemBulk(pool: PagePool, refs: ArrayLike<NetmemRef>, n: num
     if (unrefNetmem(ref, 1) !== 0) continue;
     if (!pool.canRecycle(ref)) {
       pool.st[S_RELEASED_REFCNT]++;
+      pool.recyclePcpu[cpu.id * RECYCLE_STRIDE + (S_RELEASED_REFCNT - S_CACHED)]++;
       pool.returnNetmem(ref);
       continue;
     }
@@ -41,10 +44,12 @@ function recycleRingBulk(pool: PagePool, len: number): void {
   for (; i < len; i++) {
     if (!pool.ring.produce(bulk[i])) {
       pool.st[S_RING_FULL]++;
+      pool.recyclePcpu[cpu.id * RECYCLE_STRIDE + (S_RING_FULL - S_CACHED)]++;
       break;
     }
     nm.loc[netmemDesc(bulk[i])] = LOC_RING;
   }
   pool.st[S_RING] += i;
+  pool.recyclePcpu[cpu.id * RECYCLE_STRIDE + (S_RING - S_CACHED)] += i; // recycle_stat_add
   for (; i < len; i++) pool.returnNetmem(bulk[i]);
 }

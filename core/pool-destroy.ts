@@ -4,7 +4,6 @@
  * allocation and recycle paths of page-pool.ts.
  */
 import { mpDestroy } from "#dispatch";
-import { PagePoolError } from "./errors.ts";
 import { netmemRefCount } from "./netmem.ts";
 import type { PagePool } from "./page-pool.ts";
 import { freeFrag } from "./pool-frag.ts";
@@ -12,9 +11,20 @@ import { poolsById } from "./pool-table.ts";
 import { mpStaticKey } from "./provider.ts";
 import { DEFER_TIME_MS, DEFER_WARN_INTERVAL_MS } from "./types.ts";
 
-/** page_pool_destroy(); see PagePool.destroy. */
+/**
+ * page_pool_destroy(); see PagePool.destroy. Drops one user (page_pool_put): only the last user
+ * tears the pool down. A destroy beyond the user count is the kernel's refcount_t underflow: it
+ * WARNs and does nothing else, and so does the model (logged, counted in extraDestroys).
+ */
 export function destroyPool(pool: PagePool): void {
-  if (pool.state !== "live") throw new PagePoolError("EINVAL", `pool ${pool.id} is already destroyed`);
+  if (pool.userCnt === 0) {
+    pool.extraDestroys++;
+    pool.log(
+      `refcount_t: underflow; use-after-free (page_pool_destroy of pool ${pool.id}, already destroyed)`,
+    );
+    return;
+  }
+  if (--pool.userCnt > 0) return;
   // page_pool_disable_direct_recycling()
   pool.cpuid = -1;
   pool.napi = null;
@@ -35,15 +45,25 @@ function release(pool: PagePool): number {
   return inflight;
 }
 
-/** page_pool_scrub(): empty the cache once, stop syncing, empty the ring. */
+/**
+ * page_pool_scrub(): empty the cache once; the first time, stop syncing and (6.15+) unmap every
+ * page still in the DMA index, in flight or not, after a grace period (synchronize_net) so no
+ * return that saw dma_sync still set is mid-sync; then empty the ring. A page that comes back
+ * later is not unmapped again (its index entry is gone).
+ */
 function scrub(pool: PagePool): void {
-  if (pool.destroyCnt === 0) {
-    pool.flushCache();
-    // Model: the kernel (6.15+) also unmaps in-flight pages here via its dma_mapped xarray;
-    // this model leaves them mapped until they come back, then unmaps them on release.
-    pool.dmaSync = false;
+  // Model departure: the kernel empties the alloc cache only once. A driver bug can recycle into
+  // the cache of a detached pool (recycleDirect after destroy); the model empties it on every
+  // pass so such pages are released, not held forever.
+  pool.flushCache();
+  if (pool.destroyCnt++ === 0 && pool.dmaMap) {
+    if (pool.dmaSync) {
+      pool.dmaSync = false;
+      if (pool.dev.needSync && pool.dmaIndex.count > 0) pool.synchronizeNetCalls++; // synchronize_net()
+    }
+    // No page reference is held: DMA unmap only (address and index are cleared on return).
+    pool.dmaScrubUnmaps += pool.dmaIndex.drain((ref) => pool.dev.unmapPage(ref));
   }
-  pool.destroyCnt++;
   for (let ref = pool.ring.consume(); ref !== 0; ref = pool.ring.consume()) {
     if (netmemRefCount(ref) !== 1) pool.log(`page_pool_empty_ring(): page ${ref} refcount != 1`);
     pool.returnNetmem(ref);
@@ -61,8 +81,9 @@ function releaseRetry(pool: PagePool): void {
     return;
   }
   const now = pool.timers.now();
-  // The kernel warns only for pools netlink cannot show (no netdev any more).
-  if (now >= pool.deferWarn && (pool.netdev === null || !pool.netdev.registered)) {
+  // The kernel warns only for pools netlink cannot show: made without a netdev (a dead device's
+  // pools are listed on loopback and stay visible, so they do not warn).
+  if (now >= pool.deferWarn && pool.netdev === null) {
     const sec = Math.floor((now - pool.detachTime) / 1000);
     pool.stalledWarnings++;
     pool.log(
@@ -73,11 +94,13 @@ function releaseRetry(pool: PagePool): void {
   pool.retryHandle = pool.timers.setTimeout(() => releaseRetry(pool), DEFER_TIME_MS);
 }
 
-/** __page_pool_destroy() + page_pool_uninit(). */
+/** __page_pool_destroy(): disconnect, page_pool_unlist(), page_pool_uninit(). */
 function free(pool: PagePool): void {
   pool.state = "freed";
   if (pool.retryHandle !== null) pool.timers.clearTimeout(pool.retryHandle);
   pool.retryHandle = null;
+  pool.disconnect?.(pool);
+  pool.netdev?.pagePools.delete(pool);
   if (pool.mpOps) {
     mpDestroy(pool);
     mpStaticKey.count--;

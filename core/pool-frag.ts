@@ -4,9 +4,10 @@
  * an atomic per frag. Functions of the pool rather than methods so page-pool.ts stays one seam.
  */
 import { PagePoolError } from "./errors.ts";
+import { cpu } from "./netdev.ts";
 import { LOC_INFLIGHT, type NetmemRef, netmemDesc, nm, unrefNetmem } from "./netmem.ts";
 import type { PagePool } from "./page-pool.ts";
-import { S_CACHED, S_FAST } from "./stats.ts";
+import { RECYCLE_STRIDE, S_CACHED, S_FAST } from "./stats.ts";
 import { BIAS_MAX } from "./types.ts";
 
 /**
@@ -37,6 +38,7 @@ export function allocFragNetmem(pool: PagePool, size: number, gfp: number): Netm
     if (ref !== 0) {
       // The page came back with no other user: reuse it at once (counted as a cache hit).
       pool.st[S_CACHED]++;
+      pool.recyclePcpu[cpu.id * RECYCLE_STRIDE]++; // recycle_stat_inc(pool, cached)
       pool.st[S_FAST]++;
       nm.loc[netmemDesc(ref)] = LOC_INFLIGHT;
       fragStart(pool, ref, size);

@@ -57,16 +57,20 @@ function dmaMapPage(pool: PagePool, ref: NetmemRef): boolean {
   const addr = pool.dev.mapPage(ref);
   if (addr === 0) return false;
   nm.dma[netmemDesc(ref)] = addr;
+  pool.dmaIndex.register(ref); // page_pool_register_dma_index()
   // Sync the whole area once for the device, as the kernel does on first map.
   pool.syncForDevice(ref, pool.maxLen);
   return true;
 }
 
-/** __page_pool_release_page_dma(): unmaps a page leaving a pool that has no provider. */
+/**
+ * __page_pool_release_netmem_dma(): a page leaving a pool that has no provider is unmapped unless
+ * scrub already did (its DMA index entry is then gone), and its DMA address and index cleared.
+ */
 export function releasePageDma(pool: PagePool, ref: NetmemRef): void {
   if (!pool.dmaMap) return;
   const d = netmemDesc(ref);
-  if (nm.dma[d] === 0) return; // already unmapped by scrub
-  pool.dev.unmapPage(ref);
+  if (pool.dmaIndex.take(ref)) pool.dev.unmapPage(ref);
   nm.dma[d] = 0;
+  nm.dmaIdx[d] = 0;
 }

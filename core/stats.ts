@@ -47,6 +47,36 @@ export const S_RING_FULL = 9;
 export const S_RELEASED_REFCNT = 10;
 export const NUM_STATS = STAT_NAMES.length;
 
+/**
+ * Per-CPU recycle counters (struct page_pool_recycle_stats __percpu): recycles run on whatever
+ * CPU puts the netmem (this_cpu_inc), so the kernel keeps one set per CPU and
+ * page_pool_get_stats() sums them; the alloc counters are the NAPI consumer's, one set. The
+ * model keeps CPU c's five recycle counters at [c * RECYCLE_STRIDE + (S_x - S_CACHED)].
+ */
+export const NR_CPUS = 64;
+export const RECYCLE_STRIDE = 8;
+export const NUM_RECYCLE = 5;
+
+/** A fresh per-CPU recycle counter block. */
+export function newRecyclePcpu(): Float64Array {
+  return new Float64Array(NR_CPUS * RECYCLE_STRIDE);
+}
+
+/**
+ * pp_system_recycle_stats: system pools (PP_FLAG_SYSTEM_POOL, one per CPU) share one per-CPU
+ * block instead of allocating their own, so get_stats on any of them reports all of them.
+ */
+export const systemRecycleStats = newRecyclePcpu();
+
+/** page_pool_get_stats(): alloc counters as kept, recycle counters summed over every CPU. */
+export function sumStats(st: ArrayLike<number>, pcpu: Float64Array, out: Float64Array): Float64Array {
+  for (let i = 0; i < S_CACHED; i++) out[i] = st[i];
+  for (let k = 0; k < NUM_RECYCLE; k++) out[S_CACHED + k] = 0;
+  for (let c = 0; c < NR_CPUS; c++)
+    for (let k = 0; k < NUM_RECYCLE; k++) out[S_CACHED + k] += pcpu[c * RECYCLE_STRIDE + k];
+  return out;
+}
+
 export interface PagePoolStats {
   alloc: { fast: number; slow: number; slowHighOrder: number; empty: number; refill: number; waive: number };
   recycle: { cached: number; cacheFull: number; ring: number; ringFull: number; releasedRefcnt: number };

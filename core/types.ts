@@ -46,6 +46,10 @@ export interface PagePoolParams {
   dev?: DmaDevice;
   /** The NAPI instance that is the pool's sole consumer; puts from it may recycle directly. */
   napi?: Napi | null;
+  /**
+   * DMA direction. Default "bidirectional": the kernel's params are a zeroed struct and
+   * DMA_BIDIRECTIONAL is 0 in enum dma_data_direction. Drivers set from-device for receive.
+   */
   dmaDir?: DmaDir;
   /** Bytes the device may write; the upper bound of sync-for-device. */
   maxLen?: number;
@@ -53,6 +57,7 @@ export interface PagePoolParams {
   offset?: number;
   // slow group
   netdev?: NetDevice | null;
+  /** The rx queue of `netdev` the pool serves. Default 0 (a zeroed params struct). */
   queueIdx?: number;
   flags?: number;
   /** Model only: timers for the deferred destroy (default real, unref'd timers). */
@@ -104,7 +109,7 @@ export function validateParams(p: PagePoolParams): DmaDir {
   intField("offset", p.offset, 0, 0x7fff_ffff);
   intField("nid", p.nid, -1, 63);
   if (p.queueIdx !== undefined) intField("queueIdx", p.queueIdx, 0, 1023);
-  const dmaDir = p.dmaDir ?? "from-device";
+  const dmaDir = p.dmaDir ?? "bidirectional"; // DMA_BIDIRECTIONAL = 0: a zeroed params struct
   if (!DMA_DIRS.includes(dmaDir))
     throw new PagePoolError("EINVAL", `dmaDir must be one of ${DMA_DIRS.join(", ")}; got ${String(dmaDir)}`);
   if (flags & PP_FLAG_DMA_MAP && dmaDir !== "from-device" && dmaDir !== "bidirectional")
@@ -117,7 +122,9 @@ export function validateParams(p: PagePoolParams): DmaDir {
       throw new PagePoolError("EINVAL", "flags: PP_FLAG_DMA_SYNC_DEV requires PP_FLAG_DMA_MAP");
     if (!p.maxLen) throw new PagePoolError("EINVAL", "maxLen must be non-zero with PP_FLAG_DMA_SYNC_DEV");
   }
-  if (flags & PP_FLAG_ALLOW_UNREADABLE_NETMEM && (!p.netdev || p.queueIdx === undefined))
-    throw new PagePoolError("EINVAL", "queueIdx (and netdev) required with PP_FLAG_ALLOW_UNREADABLE_NETMEM");
+  // The kernel reads netdev->_rx[queue_idx] (queue_idx 0 when unset) and would oops without a
+  // netdev; the model refuses instead.
+  if (flags & PP_FLAG_ALLOW_UNREADABLE_NETMEM && !p.netdev)
+    throw new PagePoolError("EINVAL", "netdev required with PP_FLAG_ALLOW_UNREADABLE_NETMEM");
   return dmaDir;
 }

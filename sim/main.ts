@@ -43,7 +43,7 @@ import {
   ynlPagePoolStats,
 } from "./format.ts";
 import { parseSizeSpec } from "./rng.ts";
-import { defaultOptions, SIM_LIMITS, type SimOptions, Simulation } from "./sim.ts";
+import { defaultOptions, parseXdpMix, SIM_LIMITS, type SimOptions, Simulation, type XdpMix } from "./sim.ts";
 
 /** The dispatcher variants: package.json `imports["#dispatch"]` conditions, the default one first. */
 export const DISPATCH_VARIANTS: readonly string[] = [
@@ -172,6 +172,26 @@ export const SIM_COMMAND = {
       { defaultText: "0 (never)" },
     ),
     rxRing: limitedInt("rxRing", "posted rx buffers per queue", "1024"),
+    rxBufLen: flag.int(
+      "rx buffer length the provider sets for its queue (large rx buffers: 4096, 16384, 32768, 65536); providers with an rxBufLen option (zcrx)",
+      { default: 0, min: 4096, max: 65536, example: "32768", defaultText: "the provider's default (4096)" },
+    ),
+    xdp: flag.custom<XdpMix | null>(
+      "attach an XDP program with this verdict mix, in percent of packets (the rest pass); every queue must be none",
+      (raw, f) => {
+        try {
+          return parseXdpMix(raw);
+        } catch (e) {
+          throw new UsageError(`${f} ${bare(e)}`);
+        }
+      },
+      {
+        default: null,
+        defaultText: "off",
+        metavar: "drop:N,tx:N,redirect:N",
+        example: "drop:10,tx:5,redirect:5",
+      },
+    ),
     pages: limitedInt("pages", "host memory in 4 KiB pages", "65536"),
     opt: flag.list("a provider option (the list below); the provider must have a queue", {
       metavar: "name.key=value",
@@ -246,7 +266,19 @@ export function simCli(p: Parsed<SimFlags>): SimCli {
       "--teardown-at",
       `${v.teardownAt} is not before the end of the run (--packets ${v.packets}); the teardown would never happen under load`,
     );
+  if (v.xdp && providers.some((q) => q !== NO_PROVIDER))
+    fail(
+      "--xdp",
+      "an XDP program and memory providers exclude each other on a device (the kernel's EEXIST); use --provider none",
+    );
   const opts: Record<string, string> = {};
+  if (v.rxBufLen) {
+    // The provider passes the length to the queue (pp_memory_provider_params.rx_page_size).
+    const takers = providers.filter((q) => FIXTURES.some((f) => f.name === q && "rxBufLen" in f.options));
+    if (takers.length === 0)
+      fail("--rx-buf-len", "no queue's provider sets an rx buffer length (zcrx does); add --provider zcrx");
+    for (const q of takers) opts[`${q}.rxBufLen`] = String(v.rxBufLen);
+  }
   for (const [k, val] of v.opt) {
     const prov = k.slice(0, k.indexOf("."));
     if (!providers.includes(prov))
@@ -278,6 +310,7 @@ export function simCli(p: Parsed<SimFlags>): SimCli {
       teardownAt: v.teardownAt,
       rxRing: v.rxRing,
       pages: v.pages,
+      xdp: v.xdp,
       opts,
     },
     dispatch: v.dispatch,

@@ -40,7 +40,11 @@ export function mulberry32(seed: number): () => number {
 }
 
 export const MTU = 1500;
-export const MAX_PACKET = 4096;
+/**
+ * Largest packet the simulator offers: 64 KiB, a hardware-GRO (or LRO) aggregate, which is what
+ * large rx buffers are for; IMIX packets stay at most 1500 bytes.
+ */
+export const MAX_PACKET = 65536;
 
 /**
  * The packet-size mix, by packet count: the simple IMIX, 7:4:1 of 64, 576 and 1500 bytes. Why

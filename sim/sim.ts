@@ -14,8 +14,15 @@
  */
 import { DISPATCH_VARIANT } from "#dispatch";
 import { PagePoolError } from "../core/errors.ts";
-import { NetDevice, type NetDevice as NetDeviceT, napiRun, type RxQueue } from "../core/netdev.ts";
-import { descriptorLimit, nm } from "../core/netmem.ts";
+import {
+  Napi,
+  NetDevice,
+  type NetDevice as NetDeviceT,
+  napiRun,
+  onCpu,
+  type RxQueue,
+} from "../core/netdev.ts";
+import { descriptorLimit, nm, PAGE_SHIFT } from "../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
 import {
   type AuditReport,
@@ -30,6 +37,7 @@ import {
 import { mpStaticKey } from "../core/provider.ts";
 import { flatStats, type StatName } from "../core/stats.ts";
 import { ManualTimers } from "../core/timers.ts";
+import { MEM_TYPE_PAGE_POOL, XdpFrameBulk, XdpRxqInfo, xdpDropDirect } from "../core/xdp.ts";
 import { checkOptionPrefixes, makeBackend } from "./backends/index.ts";
 import type { Backend, BackendEnv, ReturnPolicy, UserReport } from "./backends/types.ts";
 import { Ledger } from "./ledger.ts";
@@ -66,6 +74,48 @@ export interface SimOptions {
   progress?: (offered: number, total: number) => void | Promise<void>;
   progressEvery: number;
   log?: (msg: string) => void;
+  /**
+   * An XDP program on the device and its verdict mix, in percent of single-buffer packets (the
+   * rest pass to the stack). Null: no program. A device with an XDP program cannot have memory
+   * providers bound (__net_mp_open_rxq: EEXIST), so every queue must be "none".
+   */
+  xdp: XdpMix | null;
+}
+
+/** Percentages of packets an XDP program drops, transmits back out, and redirects to another device. */
+export interface XdpMix {
+  drop: number;
+  tx: number;
+  redirect: number;
+}
+
+/** Parses `drop:10,tx:5,redirect:5` (any subset, percentages). Throws EINVAL naming the bad part. */
+export function parseXdpMix(spec: string): XdpMix {
+  const mix: XdpMix = { drop: 0, tx: 0, redirect: 0 };
+  const seen = new Set<string>();
+  for (const part of spec.split(",")) {
+    const m = /^(drop|tx|redirect):([0-9]{1,3})$/.exec(part.trim());
+    if (!m || seen.has(m[1]))
+      throw new PagePoolError(
+        "EINVAL",
+        `xdp verdicts are drop:N,tx:N,redirect:N (percent, each at most once), got "${part}"`,
+      );
+    seen.add(m[1]);
+    mix[m[1] as keyof XdpMix] = Number(m[2]);
+  }
+  const sum = mix.drop + mix.tx + mix.redirect;
+  if (sum > 100) throw new PagePoolError("EINVAL", `xdp verdicts add up to ${sum}%, more than 100`);
+  return mix;
+}
+
+/** What the XDP program did on one queue. */
+export interface XdpReport {
+  drop: number;
+  tx: number;
+  redirect: number;
+  pass: number;
+  /** Frames returned at TX completion through xdp_frame_bulk (page_pool_put_netmem_bulk). */
+  bulkReturned: number;
 }
 
 export const defaultOptions: SimOptions = {
@@ -83,6 +133,7 @@ export const defaultOptions: SimOptions = {
   auditEvery: 1024,
   waitMs: 200,
   progressEvery: 100_000,
+  xdp: null,
 };
 
 export interface PoolReport {
@@ -125,6 +176,13 @@ export interface QueueReport {
   allocFailures: number;
   stalls: number;
   generations: number;
+  /** With an XDP program: its verdicts and returns. */
+  xdp?: XdpReport;
+  /** The queue's rx buffer length at the end (qcfg rx_buf_len: the provider's, or 4096). */
+  rxBufLen: number;
+  /** Buffers the driver allocated from the pool, and buffers the user gave back, per MiB received. */
+  allocsPerMB: number;
+  returnsPerMB: number;
 }
 
 export interface SimResult {
@@ -175,6 +233,16 @@ class SimQueue {
   /** The last wait for a Worker user timed out; not waited for again until a buffer comes back. */
   starved = false;
   polls = 0;
+  // XDP (with --xdp): the rx queue's registration per pool, and the frames waiting for TX
+  // completion: XDP_TX on this device's queue, XDP_REDIRECT on another device's.
+  readonly xrqs = new Map<PagePool, XdpRxqInfo>();
+  xdpTx: Int32Array = new Int32Array(0);
+  xdpTxCount = 0;
+  xdpRedir: Int32Array = new Int32Array(0);
+  xdpRedirCount = 0;
+  readonly xdp: XdpReport = { drop: 0, tx: 0, redirect: 0, pass: 0, bulkReturned: 0 };
+  /** Buffers the driver allocated from the queue's pools (rx descriptor refills). */
+  allocs = 0;
   constructor(idx: number, rxq: RxQueue, name: string, ring: number) {
     this.idx = idx;
     this.rxq = rxq;
@@ -199,6 +267,11 @@ export class Simulation {
   auditChecks = 0;
   #sizes: PacketSizes;
   #startKey = 0;
+  /** XDP: the verdict draws (their own stream, so packet sizes stay as without --xdp). */
+  #xdpRng: Rng;
+  readonly #bq = new XdpFrameBulk();
+  /** The NAPI of the device XDP_REDIRECT sends to: its TX completion runs on another CPU. */
+  readonly #redirNapi = new Napi();
 
   constructor(opts: Partial<SimOptions> = {}) {
     const o = { ...defaultOptions, ...opts };
@@ -211,6 +284,14 @@ export class Simulation {
     this.ledger = new Ledger();
     this.queues = o.providers.map((p, i) => new SimQueue(i, this.netdev.rxQueue(i), p, o.rxRing));
     this.#sizes = new PacketSizes(o.size, new Rng(o.seed));
+    this.#xdpRng = new Rng((o.seed ^ 0x5844_5021) >>> 0);
+    if (o.xdp) {
+      this.netdev.xdpProgCount = 1; // dev_xdp_attach(): providers can no longer be bound
+      for (const q of this.queues) {
+        q.xdpTx = new Int32Array(o.rxRing + o.budget);
+        q.xdpRedir = new Int32Array(o.rxRing + o.budget);
+      }
+    }
   }
 
   #log = (msg: string): void => {
@@ -245,8 +326,13 @@ export class Simulation {
     const bound = rxq.mpParams.ops !== null;
     const fresh = PagePoolClass.create({
       flags: PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | (bound ? PP_FLAG_ALLOW_UNREADABLE_NETMEM : 0),
-      // The device writes at most one buffer: a provider's chunk may be smaller than a page.
-      maxLen: bound ? Math.min(4096, q.backend.bufLen) : 4096,
+      // A receive queue maps from-device; with XDP_TX the device also reads the buffer back.
+      dmaDir: this.o.xdp ? "bidirectional" : "from-device",
+      // The device writes at most one buffer: a provider's chunk may be smaller than a page, or
+      // a large rx buffer (the queue's rx_buf_len, set by the provider) several pages, which the
+      // driver allocates as one higher-order netmem.
+      order: bound ? Math.log2(rxq.rxBufLen) - PAGE_SHIFT : 0,
+      maxLen: bound ? Math.min(rxq.rxBufLen, q.backend.bufLen) : 4096,
       netdev: this.netdev,
       queueIdx: q.idx,
       napi: rxq.napi,
@@ -254,6 +340,13 @@ export class Simulation {
       timers: this.timers,
       log: this.#log,
     });
+    if (this.o.xdp) {
+      // The driver registers the new pool as the queue's XDP memory model (a second user).
+      const x = new XdpRxqInfo();
+      x.reg(this.netdev, q.idx, rxq.napi.id);
+      x.regMemModel(MEM_TYPE_PAGE_POOL, fresh);
+      q.xrqs.set(fresh, x);
+    }
     const old = q.pool;
     if (old) this.#stopPool(q, old);
     q.pool = fresh;
@@ -285,6 +378,14 @@ export class Simulation {
         pool.recycleDirect(ref);
       }
     });
+    this.#xdpCompleteTx(q);
+    this.#xdpCompleteRedirect(q);
+    // xdp_rxq_info_unreg(): the memory model lets go of the pool (its user), then the driver's.
+    const x = q.xrqs.get(pool);
+    if (x) {
+      q.xrqs.delete(pool);
+      x.unreg();
+    }
     pool.destroy();
   }
 
@@ -308,6 +409,7 @@ export class Simulation {
         return;
       }
       q.starved = false;
+      q.allocs++;
       const off = frags ? pool.outOffset : 0;
       ledger.take(ref, off, frags ? pool.outSize : bufLen);
       const i = (q.dHead + q.dCount) % ring;
@@ -327,6 +429,8 @@ export class Simulation {
     const sizes = this.#sizes;
     const worker = this.o.user === "worker" && this.o.policy.delay !== "never";
     let waitLeft = this.o.waitMs;
+    // Multi-buffer packets need an XDP program that handles frags; the model's passes them.
+    const xdp = this.o.xdp !== null;
     napiRun(q.rxq.napi, () => {
       for (let i = 0; i < n; i++) {
         const size = sizes.next();
@@ -368,6 +472,7 @@ export class Simulation {
             pool.recycleDirect(ref);
             continue;
           }
+          if (xdp && nb === 1 && this.#xdpVerdict(q, ref)) continue;
           if (be.readable) be.stamp(pool, ref, off, seq);
           if (!be.deliver(pool, ref, off, len, seq)) ok = false;
         }
@@ -376,11 +481,75 @@ export class Simulation {
           q.bytes += size;
         } else q.droppedUserFull++;
       }
+      // The driver's XDP_TX completions, in this NAPI poll: napi-local, back into the cache.
+      if (xdp) this.#xdpCompleteTx(q);
       this.#refill(q, pool, bufLen, frags);
     });
+    // The redirect target's TX completion, on another CPU: through the pool's ring.
+    if (xdp) this.#xdpCompleteRedirect(q);
     q.polls++;
     be.userStep(q.seq);
     if (q.polls % this.o.auditEvery === 0) this.#audit(pool, `poll ${q.polls}`);
+  }
+
+  /**
+   * Runs the XDP program on a received buffer: true when it kept the packet out of the stack
+   * (XDP_DROP recycled it at once; XDP_TX / XDP_REDIRECT queued it as a frame for TX completion).
+   */
+  #xdpVerdict(q: SimQueue, ref: number): boolean {
+    const mix = this.o.xdp as XdpMix;
+    const r = this.#xdpRng.nextU32() % 100;
+    if (r < mix.drop) {
+      q.xdp.drop++;
+      this.ledger.drop(ref);
+      xdpDropDirect(ref); // in the rx NAPI: page_pool_put_full_netmem(pool, nm, true)
+      return true;
+    }
+    if (r < mix.drop + mix.tx) {
+      q.xdp.tx++;
+      q.xdpTx[q.xdpTxCount++] = ref;
+      return true;
+    }
+    if (r < mix.drop + mix.tx + mix.redirect) {
+      q.xdp.redirect++;
+      q.xdpRedir[q.xdpRedirCount++] = ref;
+      return true;
+    }
+    q.xdp.pass++;
+    return false;
+  }
+
+  /** XDP_TX completion in the queue's own NAPI: xdp_return_frame_bulk, then flush. */
+  #xdpCompleteTx(q: SimQueue): void {
+    if (q.xdpTxCount === 0) return;
+    const bq = this.#bq;
+    const done = () => {
+      for (let i = 0; i < q.xdpTxCount; i++) {
+        this.ledger.drop(q.xdpTx[i]);
+        bq.add(q.xdpTx[i]);
+      }
+      bq.flush();
+    };
+    napiRun(q.rxq.napi, done);
+    q.xdp.bulkReturned += q.xdpTxCount;
+    q.xdpTxCount = 0;
+  }
+
+  /** XDP_REDIRECT completion: the target device's TX NAPI on CPU 2 (not napi-local for the pool). */
+  #xdpCompleteRedirect(q: SimQueue): void {
+    if (q.xdpRedirCount === 0) return;
+    const bq = this.#bq;
+    onCpu(2, () =>
+      napiRun(this.#redirNapi, () => {
+        for (let i = 0; i < q.xdpRedirCount; i++) {
+          this.ledger.drop(q.xdpRedir[i]);
+          bq.add(q.xdpRedir[i]);
+        }
+        bq.flush();
+      }),
+    );
+    q.xdp.bulkReturned += q.xdpRedirCount;
+    q.xdpRedirCount = 0;
   }
 
   async #open(q: SimQueue): Promise<void> {
@@ -516,6 +685,7 @@ export class Simulation {
       this.ledger.unheldReturns +
       this.gens.reduce((s, g) => s + g.user.duplicated, 0);
     const corrupt = this.gens.reduce((s, g) => s + g.user.corrupt, 0);
+    const o = this.o;
     const queues: QueueReport[] = this.queues.map((q) => ({
       queue: q.idx,
       offered: q.offered,
@@ -526,8 +696,14 @@ export class Simulation {
       allocFailures: q.allocFailures,
       stalls: q.stalls,
       generations: q.generation + 1,
+      ...(o.xdp ? { xdp: { ...q.xdp } } : {}),
+      rxBufLen: q.rxq.rxBufLen === q.rxq.netdev.defaultRxBufLen ? q.backend.bufLen : q.rxq.rxBufLen,
+      ...perMB(
+        q.allocs,
+        this.gens.filter((g) => g.queue === q.idx).reduce((s, g) => s + g.user.returned, 0),
+        q.bytes,
+      ),
     }));
-    const o = this.o;
     return {
       dispatch: DISPATCH_VARIANT,
       config: {
@@ -542,6 +718,7 @@ export class Simulation {
         rxRing: o.rxRing,
         pages: o.pages,
         opts: o.opts,
+        ...(o.xdp ? { xdp: `drop:${o.xdp.drop},tx:${o.xdp.tx},redirect:${o.xdp.redirect}` } : {}),
       },
       offered: queues.reduce((s, q) => s + q.offered, 0),
       received: queues.reduce((s, q) => s + q.received, 0),
@@ -605,6 +782,35 @@ function validate(o: SimOptions): void {
   if (o.user !== "inline" && o.user !== "worker")
     throw new PagePoolError("EINVAL", `user must be inline or worker, got ${String(o.user)}`);
   checkOptionPrefixes(o.opts);
+  if (o.xdp) {
+    const { drop, tx, redirect } = o.xdp;
+    for (const [k, v] of [
+      ["drop", drop],
+      ["tx", tx],
+      ["redirect", redirect],
+    ] as const)
+      if (!Number.isInteger(v) || v < 0 || v > 100)
+        throw new PagePoolError("EINVAL", `xdp ${k} must be a percentage in [0, 100], got ${v}`);
+    if (drop + tx + redirect > 100)
+      throw new PagePoolError("EINVAL", `xdp verdicts add up to ${drop + tx + redirect}%, more than 100`);
+    const bound = o.providers.filter((p) => p !== "none");
+    if (bound.length > 0)
+      throw new PagePoolError(
+        "EEXIST",
+        `an XDP program and memory providers exclude each other on a device (__net_mp_open_rxq); drop --provider ${bound[0]}`,
+      );
+  }
+}
+
+/** Allocations and returns per MiB received, rounded to 0.01 (0 when nothing was received). */
+function perMB(
+  allocs: number,
+  returns: number,
+  bytes: number,
+): { allocsPerMB: number; returnsPerMB: number } {
+  const mb = bytes / (1 << 20);
+  const r = (n: number) => (mb > 0 ? Math.round((n / mb) * 100) / 100 : 0);
+  return { allocsPerMB: r(allocs), returnsPerMB: r(returns) };
 }
 
 /** Runs one simulation to completion and frees its memory. */

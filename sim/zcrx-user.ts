@@ -13,7 +13,6 @@
  */
 
 import type { ZcrxUserDescriptor } from "../plugins/zcrx/uapi.ts";
-import { ZCRX_NIOV_SHIFT } from "../plugins/zcrx/uapi.ts";
 import { ZcrxUser } from "../plugins/zcrx/user.ts";
 import type { UserReport } from "./backends/types.ts";
 import { HeldQueue } from "./heldq.ts";
@@ -54,12 +53,15 @@ export class ZcrxSimUser {
   written = 0;
   readonly #adv: { every: number; forgeBelow: number; rng: Rng } | null;
   readonly #numNiovs: number;
+  /** Bytes per net_iov (the ifq's rx buffer length). */
+  readonly #niovSize: number;
 
   constructor(cfg: ZcrxSimUserConfig) {
     this.user = new ZcrxUser(cfg.desc);
     this.#delay = cfg.delay;
     this.#check = cfg.checkStamps;
-    this.#numNiovs = cfg.desc.areaSize >>> ZCRX_NIOV_SHIFT;
+    this.#niovSize = 2 ** cfg.desc.niovShift;
+    this.#numNiovs = cfg.desc.areaSize / this.#niovSize;
     this.held = new Int32Array(this.#numNiovs);
     this.seen = new Uint8Array(this.#numNiovs);
     this.#tokenHi = (cfg.desc.areaId << 16) >>> 0;
@@ -97,15 +99,15 @@ export class ZcrxSimUser {
       if (below <= 0) return;
       const idx = this.#rand() % Math.min(below, this.#numNiovs);
       if (this.seen[idx] !== 0) return;
-      const off = idx * 4096;
-      ok = u.returnRaw(off >>> 0, (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi, 4096, 0);
+      const off = idx * this.#niovSize;
+      ok = u.returnRaw(off >>> 0, (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi, this.#niovSize, 0);
       if (ok) this.bad.forged++;
     } else if (kind === 1) {
       ok = u.returnRaw(lo, ownHi, len, 0);
       if (ok) this.bad.doubled++;
     } else if (kind === 2) {
-      const off = (this.#numNiovs + (this.#rand() % 1024)) * 4096;
-      ok = u.returnRaw(off >>> 0, (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi, 4096, 0);
+      const off = (this.#numNiovs + (this.#rand() % 1024)) * this.#niovSize;
+      ok = u.returnRaw(off >>> 0, (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi, this.#niovSize, 0);
       if (ok) this.bad.badIndex++;
     } else if (kind === 3) {
       const otherArea = ((this.#tokenHi >>> 16) + 1 + (this.#rand() % 0xfffe)) & 0xffff;
@@ -132,7 +134,7 @@ export class ZcrxSimUser {
       work++;
       const rep = this.report;
       rep.received++;
-      const idx = Math.floor(u.off / 4096);
+      const idx = Math.floor(u.off / this.#niovSize);
       if (this.held[idx]++ > 0) rep.duplicated++;
       this.seen[idx] = 1;
       let stamp = 0;
@@ -170,7 +172,7 @@ export class ZcrxSimUser {
     // rqe.off = (off & ~IORING_ZCRX_AREA_MASK) | rq_area_token
     if (!this.user.returnRaw(lo, (hi & 0xffff) | this.#tokenHi, len, 0)) return false;
     this.written++;
-    this.held[Math.floor(off / 4096)]--;
+    this.held[Math.floor(off / this.#niovSize)]--;
     this.report.returned++;
     if (this.#adv !== null && this.#rand() % this.#adv.every === 0) this.#misbehave(lo, hi, len);
     return true;

@@ -57,7 +57,14 @@ function zcrxLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef 
   if (inst.user.kind !== "zcrx") throw new Error(`${f.name}: user side ${inst.user.kind}, not zcrx`);
   const ifq = inst.user.ifq;
   const napi = netdev.rxQueue(0).napi;
-  const pool = PagePool.create({ netdev, queueIdx: 0, napi, flags: PROVIDER_POOL_FLAGS, maxLen: 4096 });
+  const pool = PagePool.create({
+    netdev,
+    queueIdx: 0,
+    napi,
+    flags: PROVIDER_POOL_FLAGS,
+    dmaDir: "from-device",
+    maxLen: 4096,
+  });
   const user = new zcrx.ZcrxUser(ifq.userDescriptor());
   const sizes = packetSizes(ctx.seed);
   let cursor = 0;
@@ -111,7 +118,14 @@ function devmemLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDe
   const { netdev, inst } = stand(f);
   if (inst.user.kind !== "devmem") throw new Error(`${f.name}: user side ${inst.user.kind}, not devmem`);
   const napi = netdev.rxQueue(0).napi;
-  const pool = PagePool.create({ netdev, queueIdx: 0, napi, flags: PROVIDER_POOL_FLAGS, maxLen: 4096 });
+  const pool = PagePool.create({
+    netdev,
+    queueIdx: 0,
+    napi,
+    flags: PROVIDER_POOL_FLAGS,
+    dmaDir: "from-device",
+    maxLen: 4096,
+  });
   const sock = new devmem.DevmemSocket();
   const cmsgs = new devmem.DevmemCmsgBuffer(n);
   const ranges = new Uint32Array(2 * n);

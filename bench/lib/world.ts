@@ -143,6 +143,7 @@ export function poolsForRigs(dev: DmaDevice, rigs: ProviderRig[], maxLen = 4096)
       queueIdx: q,
       napi: netdev.rxQueue(q).napi,
       flags: PROVIDER_POOL_FLAGS,
+      dmaDir: "from-device",
       maxLen,
     });
     const pin: NetmemRef = pool.allocNetmem(GFP_ATOMIC);

@@ -63,9 +63,15 @@ export function basicDestroy(pool: PoolView): void {
   priv(pool).destroys++;
 }
 
-export function basicNlFill(priv: unknown, _rxq: MpRxQueue | null): Record<string, unknown> {
+/**
+ * The provider's netlink attributes. As the kernel's providers pick the attribute by context
+ * (NETDEV_A_QUEUE_* when given the queue, NETDEV_A_PAGE_POOL_* for a pool dump, which passes
+ * none), the answer names the queue only in queue-get.
+ */
+export function basicNlFill(priv: unknown, rxq: MpRxQueue | null): Record<string, unknown> {
   const p = priv as BasicProvider;
-  return { basic: { allocs: p.allocs, releases: p.releases } };
+  const a = { allocs: p.allocs, releases: p.releases };
+  return { basic: rxq ? { ...a, queue: rxq.index } : a };
 }
 
 export function basicUninstall(priv: unknown, _rxq: MpRxQueue): void {

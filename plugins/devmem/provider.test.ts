@@ -301,7 +301,7 @@ describe("binding", () => {
     expect(other.refcount).toBe(1);
     expect(mpStaticKey.count).toBe(before);
     expectCode(() => bindDmabufRx(w.netdev, other, []), "EINVAL");
-    expectCode(() => bindDmabufRx(w.netdev, other, [7]), "EINVAL");
+    expectCode(() => bindDmabufRx(w.netdev, other, [7]), "ERANGE");
     other.close();
     expectCode(() => bindDmabufRx(w.netdev, other, [1]), "EBADF");
     w.teardown();
@@ -660,6 +660,18 @@ describe("socket: SO_DEVMEM_DONTNEED rules", () => {
     expect(w.pool0.audit().inflight).toBe(0);
     w.sock.close(); // idempotent
     w.auditAll();
+    w.teardown();
+  });
+
+  test("a closed socket is EBADF whatever the arguments (the kernel checks the socket first)", () => {
+    const w = new RxWorld();
+    w.sock.close();
+    // Each of these is EINVAL on an open socket; the closed socket wins.
+    expectCode(() => w.sock.dontneed(Uint32Array.of(1)), "EBADF");
+    expectCode(() => w.sock.dontneed(new Uint32Array(2 * (MAX_DONTNEED_TOKENS + 1))), "EBADF");
+    expectCode(() => devmemDontneed(w.sock, Uint32Array.of(1, 1), 5), "EBADF");
+    expectCode(() => devmemDontneed(w.sock, [1, 1] as unknown as Uint32Array), "EBADF");
+    expect(w.sock.stats.dontneedCalls).toBe(0);
     w.teardown();
   });
 });

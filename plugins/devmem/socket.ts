@@ -502,8 +502,9 @@ export class DevmemSocket {
 /**
  * SO_DEVMEM_DONTNEED, as a plain function of (socket, Uint32Array of (token_start, token_count)
  * pairs) so a worker's message can feed it directly. The kernel's rules:
+ * - a closed socket: EBADF, whatever the arguments (checked first, as the kernel does);
  * - an odd array length (optlen not a multiple of 8) or more than MAX_DONTNEED_TOKENS (128)
- *   ranges: EINVAL, nothing freed; a closed socket: EBADF;
+ *   ranges: EINVAL, nothing freed;
  * - tokens are inspected in order; after MAX_DONTNEED_FRAGS (1024) inspected token slots the call
  *   stops and returns the partial count (the kernel counts slots inspected, not frags freed, so
  *   a huge range of unknown tokens cannot make it loop for long);
@@ -513,6 +514,10 @@ export class DevmemSocket {
  * Returns the number of frags freed. `nRanges` defaults to ranges.length / 2.
  */
 export function devmemDontneed(sock: DevmemSocket, ranges: Uint32Array, nRanges?: number): number {
+  // Errno precedence as in the kernel: a closed fd fails the fd lookup (EBADF) before setsockopt
+  // runs, and sock_devmem_dontneed() itself returns EBADF for a non-TCP socket before it looks
+  // at optlen (EINVAL) or copies the tokens in (EFAULT).
+  if (sock.closed) throw new PagePoolError("EBADF", `dontneed: socket ${sock.id} is closed`);
   if (!(ranges instanceof Uint32Array))
     throw new PagePoolError("EINVAL", "dontneed: token ranges must be a Uint32Array of (start, count) pairs");
   if (nRanges === undefined) {
@@ -525,7 +530,6 @@ export function devmemDontneed(sock: DevmemSocket, ranges: Uint32Array, nRanges?
   } else if (!Number.isInteger(nRanges) || nRanges < 0 || nRanges * 2 > ranges.length) {
     throw new PagePoolError("EINVAL", `dontneed: nRanges ${nRanges} does not fit ${ranges.length} u32s`);
   }
-  if (sock.closed) throw new PagePoolError("EBADF", `dontneed: socket ${sock.id} is closed`);
   if (nRanges > MAX_DONTNEED_TOKENS)
     throw new PagePoolError(
       "EINVAL",

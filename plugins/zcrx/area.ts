@@ -50,19 +50,25 @@ export class ZcrxArea {
   isMapped = false;
   readonly iovaBase: number;
 
-  constructor(numNiovs: number, areaId: number, owner: unknown) {
+  /** log2 of one net_iov's size (ifq->niov_shift). */
+  readonly niovShift: number;
+  readonly niovSize: number;
+
+  constructor(numNiovs: number, areaId: number, owner: unknown, niovShift: number = ZCRX_NIOV_SHIFT) {
     if (!Number.isInteger(numNiovs) || numNiovs <= 0)
       throw new PagePoolError("EINVAL", `zcrx: area must hold at least one net_iov, got ${numNiovs}`);
     if (numNiovs > ZCRX_MAX_NIOVS)
       throw new PagePoolError(
         "E2BIG",
-        `zcrx: area of ${numNiovs} net_iovs is above the model's limit of ${ZCRX_MAX_NIOVS} (${(ZCRX_MAX_NIOVS * ZCRX_NIOV_SIZE) >> 20} MiB)`,
+        `zcrx: area of ${numNiovs} net_iovs is above the model's limit of ${ZCRX_MAX_NIOVS} (${(ZCRX_MAX_NIOVS * ZCRX_NIOV_SIZE) >> 20} MiB of 4 KiB net_iovs)`,
       );
     if (!Number.isInteger(areaId) || areaId < 0 || areaId > 0xffff)
       throw new PagePoolError("EINVAL", `zcrx: area id must be a u16, got ${areaId}`);
     this.id = areaId;
     this.numNiovs = numNiovs;
-    this.size = numNiovs << ZCRX_NIOV_SHIFT;
+    this.niovShift = niovShift;
+    this.niovSize = 1 << niovShift;
+    this.size = numNiovs * this.niovSize;
     this.sab = new SharedArrayBuffer(this.size);
     this.bytes = new Uint8Array(this.sab);
     this.userRefs = new Int32Array(numNiovs);
@@ -115,7 +121,7 @@ export class ZcrxArea {
     if (this.isMapped) return true;
     // One map call for the whole area; its address is the model's IOVA window, not physAddr.
     if (dev.mapPage(this.niov(0)) === 0) return false;
-    for (let i = 0; i < this.numNiovs; i++) niovSetDmaAddr(this.niov(i), this.iovaBase + i * ZCRX_NIOV_SIZE);
+    for (let i = 0; i < this.numNiovs; i++) niovSetDmaAddr(this.niov(i), this.iovaBase + i * this.niovSize);
     this.isMapped = true;
     return true;
   }

@@ -17,6 +17,7 @@ export function zcrxExample(): string[] {
   const napi = netdev.rxQueue(0).napi;
   const pool = PagePool.create({
     flags: PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | PP_FLAG_ALLOW_UNREADABLE_NETMEM,
+    dmaDir: "from-device",
     maxLen: 4096,
     netdev,
     queueIdx: 0,

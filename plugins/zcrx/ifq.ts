@@ -35,8 +35,6 @@ import {
   RQE_OFF_HI,
   RQE_OFF_LO,
   RQE_PAD,
-  ZCRX_NIOV_SHIFT,
-  ZCRX_NIOV_SIZE,
   type ZcrxUserDescriptor,
 } from "./uapi.ts";
 
@@ -126,7 +124,7 @@ export class ZcrxIfq {
   constructor(
     netdev: NetDevice,
     queueIdx: number,
-    opts: { numNiovs: number; areaId: number; rqEntries: number; cqEntries: number },
+    opts: { numNiovs: number; areaId: number; rqEntries: number; cqEntries: number; niovShift?: number },
   ) {
     this.netdev = netdev;
     this.dev = netdev.dev;
@@ -134,7 +132,7 @@ export class ZcrxIfq {
     this.queueIdx = queueIdx;
     this.rq = new RefillRingKernel(opts.rqEntries);
     this.cq = new CompletionRingKernel(opts.cqEntries);
-    this.area = new ZcrxArea(opts.numNiovs, opts.areaId, this);
+    this.area = new ZcrxArea(opts.numNiovs, opts.areaId, this, opts.niovShift);
   }
 
   // ------------------------------------------------------------------ refill (NAPI context)
@@ -155,6 +153,7 @@ export class ZcrxIfq {
     const userRefs = area.userRefs;
     const base = area.base;
     const areaId = area.id;
+    const shift = area.niovShift;
     const c = this.c;
     c.rqConsumed += entries;
     for (; entries > 0; entries--) {
@@ -169,8 +168,7 @@ export class ZcrxIfq {
         continue;
       }
       // niov index = low 48 bits of off >> 12, computed without leaving exact double arithmetic.
-      const idx =
-        (hi & OFF_HI_MASK) * 2 ** (32 - ZCRX_NIOV_SHIFT) + (u32[w + RQE_OFF_LO] >>> ZCRX_NIOV_SHIFT);
+      const idx = (hi & OFF_HI_MASK) * 2 ** (32 - shift) + (u32[w + RQE_OFF_LO] >>> shift);
       if (idx >= area.numNiovs) {
         c.rqBadIndex++;
         continue;
@@ -233,10 +231,10 @@ export class ZcrxIfq {
     owner.putUnrefedNetmem(ref, -1, false);
   }
 
-  /** io_zcrx_sync_for_device(): one PAGE_SIZE sync at the net_iov's DMA address + pool offset. */
+  /** io_zcrx_sync_for_device(): one net_iov-sized sync at the net_iov's DMA address + pool offset. */
   #syncForDevice(pool: PoolView, d: number): void {
     const dev = pool.dev;
-    if (dev.needSync) dev.syncForDevice(nm.dma[d] + pool.offset, ZCRX_NIOV_SIZE);
+    if (dev.needSync) dev.syncForDevice(nm.dma[d] + pool.offset, this.area.niovSize);
   }
 
   /** io_pp_zc_release_netmem()'s work: detach and push to the freelist. */
@@ -271,7 +269,7 @@ export class ZcrxIfq {
       checkRange(off, len, bytes);
       return this.copyChunk(this.pages.memory, this.pages.offsetOf(ref) + off, len);
     }
-    checkRange(off, len, ZCRX_NIOV_SIZE);
+    checkRange(off, len, this.area.niovSize);
     const area = this.area;
     const idx = area.indexOf(ref);
     const d = ref >>> 1;
@@ -326,9 +324,9 @@ export class ZcrxIfq {
       const d = area.base + idx;
       nm.ppRef[d] = 1; // page_pool_fragment_netmem(niov, 1) with niov->pp still NULL
       nm.loc[d] = LOC_USER;
-      const n = Math.min(len, ZCRX_NIOV_SIZE);
+      const n = Math.min(len, this.area.niovSize);
       // A byte loop, not dst.set(src.subarray(...)): subarray would allocate a view per chunk.
-      const o = idx << ZCRX_NIOV_SHIFT;
+      const o = idx * this.area.niovSize;
       for (let i = 0; i < n; i++) dst[o + i] = src[srcOff + i];
       if (!this.#postCqe(idx, 0, n)) {
         area.pushFree(idx);
@@ -345,9 +343,9 @@ export class ZcrxIfq {
     return copied > 0 ? copied : ret;
   }
 
-  /** io_zcrx_queue_cqe(): off = (fragOff + idx << 12) | area_id << 48, res = len, F_MORE. */
+  /** io_zcrx_queue_cqe(): off = (fragOff + idx << niov_shift) | area_id << 48, res = len, F_MORE. */
   #postCqe(idx: number, fragOff: number, len: number): boolean {
-    const off = idx * ZCRX_NIOV_SIZE + fragOff; // < 2^48: exact
+    const off = idx * this.area.niovSize + fragOff; // < 2^48: exact
     const hi = Math.floor(off / 2 ** 32) | (this.area.id << AREA_SHIFT_HI);
     if (!this.cq.post(off >>> 0, hi >>> 0, len, IORING_CQE_F_MORE)) {
       this.c.cqFull++;
@@ -407,18 +405,23 @@ export class ZcrxIfq {
   }
 
   /**
-   * io_zcrx_ifq_free(): after shutdown and once every pool that used the ifq is destroyed, unmaps
-   * the area and frees it. EBUSY while a pool still lives (the ring context waits for its
-   * references in the kernel). Every net_iov is then on the freelist.
+   * io_zcrx_ifq_free(): once every pool that used the ifq is destroyed, shuts the ifq down (if
+   * not yet) and frees the area. Every net_iov is then on the freelist.
+   *
+   * Model departure: the kernel's ring exit work shuts the ifqs down, then waits for the ctx
+   * references the pools hold, then frees; nothing fails. A model call cannot wait, so free()
+   * refuses with EBUSY while a pool still lives, and refuses before doing anything: a refused
+   * free leaves the ifq exactly as it was (still live and bound if it was). Call shutdown()
+   * first, as the exit work does, to scrub and close the queue so the driver drops its pool.
    */
   free(): void {
     if (this.state === "freed") return;
-    this.shutdown();
     if (this.livePools > 0)
       throw new PagePoolError(
         "EBUSY",
-        `zcrx: ${this.livePools} page pool(s) still use this ifq; destroy them first`,
+        `zcrx: ${this.livePools} page pool(s) still use this ifq; shut it down and destroy them first`,
       );
+    this.shutdown();
     this.area.unmap(this.dev);
     this.area.dispose();
     this.state = "freed";
@@ -437,6 +440,7 @@ export class ZcrxIfq {
       areaSab: this.area.sab,
       areaSize: this.area.size,
       areaId: this.area.id,
+      niovShift: this.area.niovShift,
       rqAreaToken: BigInt(this.area.id) << 48n,
     };
   }

@@ -47,6 +47,82 @@ runConformance(
   ),
 );
 
+// Large rx buffers: the same suite with 32 KiB net_iovs (the driver's pool is order 3).
+runConformance(
+  fixtureTarget(
+    zcrxFixture,
+    { areaPages: 1024, rqEntries: 256, cqEntries: 512, rxBufLen: 32768 },
+    {
+      name: "zcrx (32 KiB rx buffers)",
+      pages: 64,
+      poolParams: { order: 3, maxLen: 32768 },
+      afterDispose(inst) {
+        if (inst.user.kind !== "zcrx") throw new Error("zcrx's fixture must hand out its ifq");
+        expect(inst.user.ifq.audit()).toMatchObject({ ok: true, free: inst.capacity });
+      },
+    },
+  ),
+);
+
+describe("zcrx: large rx buffers (rx_buf_len)", () => {
+  test("a 32 KiB ifq: 32 KiB net_iovs, the queue's rx-buf-len set, an order-3 pool, offsets in 32 KiB steps", () => {
+    const allocator = new PageAllocator({ pages: 64 });
+    const netdev = new NetDevice({ rxQueues: 1, dev: new DmaDevice(allocator) });
+    const ifq = registerZcrxIfq(netdev, {
+      queueIdx: 0,
+      areaSize: 16 * 32768,
+      rqEntries: 64,
+      rxBufLen: 32768,
+    });
+    expect(ifq.area.numNiovs).toBe(16);
+    expect(netdev.rxQueue(0).rxBufLen).toBe(32768);
+    const napi = netdev.rxQueue(0).napi;
+    const mk = (order: number) =>
+      PagePool.create({
+        flags: FLAGS,
+        dmaDir: "from-device",
+        order,
+        maxLen: 32768,
+        netdev,
+        queueIdx: 0,
+        napi,
+      });
+    expectCode(() => mk(0), "EINVAL"); // the order must match the net_iov size
+    const pool = mk(3);
+    expect(pool.netmemSize).toBe(32768);
+    const ref = napiRun(napi, () => pool.allocNetmem());
+    const idx = ifq.area.indexOf(ref);
+    ifq.recvFrag(ref, 20000, 12000); // a GRO'd frag well past 4 KiB
+    napiRun(napi, () => pool.recycleDirect(ref));
+    const user = new ZcrxUser(ifq.userDescriptor());
+    expect(user.readCompletion()).toBe(true);
+    expect([user.off, user.len]).toEqual([idx * 32768 + 20000, 12000]);
+    expect(user.returnBuffer()).toBe(true);
+    ifq.shutdown(); // scrub takes back what the user holds (its return is still in the ring)
+    pool.destroy();
+    expect(pool.state).toBe("freed");
+    ifq.free();
+    expect(netdev.rxQueue(0).rxBufLen).toBe(4096); // unbound: the driver's default again
+  });
+
+  test("rxBufLen must be a power of two in [4096, 65536]; a driver without support refuses it", () => {
+    const netdev = new NetDevice({
+      rxQueues: 1,
+      dev: new DmaDevice(new PageAllocator({ pages: 64 })),
+    });
+    for (const bad of [2048, 12288, 131072])
+      expectCode(() => registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 1 << 20, rxBufLen: bad }), "EINVAL");
+    const old = new NetDevice({
+      rxQueues: 1,
+      maxRxBufLen: 4096,
+      dev: new DmaDevice(new PageAllocator({ pages: 64 })),
+    });
+    expectCode(() => registerZcrxIfq(old, { queueIdx: 0, areaSize: 1 << 20, rxBufLen: 16384 }), "EOPNOTSUPP");
+    expect(old.rxQueue(0).mpParams.ops).toBeNull();
+    registerZcrxIfq(old, { queueIdx: 0, areaSize: 1 << 16 }).free(); // 4 KiB is always fine
+  });
+});
+
 /** A net device with one zcrx queue, its pool as a driver makes it, and a user in this thread. */
 class Rig {
   readonly allocator = new PageAllocator({ pages: 32 });
@@ -76,6 +152,7 @@ class Rig {
   create(extra: Partial<PagePoolParams> = {}): PagePool {
     return PagePool.create({
       flags: FLAGS,
+      dmaDir: "from-device",
       maxLen: PAGE_SIZE,
       netdev: this.netdev,
       queueIdx: 0,
@@ -167,7 +244,7 @@ describe("zcrx: registration and ring sizes", () => {
     const netdev = new NetDevice({ rxQueues: 1 });
     expectCode(() => registerZcrxIfq(netdev, { queueIdx: 0, rqEntries: 40000 }), "EINVAL");
     expectCode(() => registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 4095 }), "EINVAL");
-    expectCode(() => registerZcrxIfq(netdev, { queueIdx: 3 }), "EINVAL");
+    expectCode(() => registerZcrxIfq(netdev, { queueIdx: 3 }), "ERANGE");
     expectCode(
       () => registerZcrxIfq(netdev, { queueIdx: 0, areaId: 0x10000, areaSize: PAGE_SIZE }),
       "EINVAL",
@@ -187,6 +264,21 @@ describe("zcrx: registration and ring sizes", () => {
     expect(netdev.rxQueue(0).mpParams.ops).toBeNull();
   });
 
+  test("a free refused with EBUSY leaves the ifq as it was: live, bound, user buffers held", () => {
+    const r = new Rig();
+    expect(r.rx(100)).toBeGreaterThan(0);
+    const held = r.ifq.audit().userRefs;
+    expect(held).toBe(1);
+    expectCode(() => r.ifq.free(), "EBUSY");
+    expect(r.ifq.state).toBe("live");
+    expect(r.ifq.bound).toBe(true);
+    expect(r.netdev.rxQueue(0).mpParams.priv).toBe(r.ifq);
+    expect(r.ifq.audit()).toMatchObject({ ok: true, userRefs: held });
+    expect(r.ifq.c.scrubbedNiovs).toBe(0);
+    expect(r.rx(50)).toBeGreaterThan(0); // still receives
+    r.teardown();
+  });
+
   test("init refuses what the kernel refuses", () => {
     const r = new Rig();
     expectCode(() => r.create({ order: 1 }), "EINVAL");
@@ -204,10 +296,19 @@ describe("zcrx: registration and ring sizes", () => {
     const netdev = new NetDevice({ rxQueues: 1, dev });
     const ifq = registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 4 * PAGE_SIZE });
     dev.failNextMaps = 1;
-    expectCode(() => PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0 }), "ENOMEM");
+    expectCode(
+      () => PagePool.create({ flags: FLAGS, dmaDir: "from-device", maxLen: PAGE_SIZE, netdev, queueIdx: 0 }),
+      "ENOMEM",
+    );
     expect(ifq.livePools).toBe(0);
     expect(ifq.area.isMapped).toBe(false);
-    const pool = PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0 });
+    const pool = PagePool.create({
+      flags: FLAGS,
+      dmaDir: "from-device",
+      maxLen: PAGE_SIZE,
+      netdev,
+      queueIdx: 0,
+    });
     expect(ifq.area.isMapped).toBe(true);
     expect(nm.dma[ifq.area.base + 3]).toBe(ifq.area.iovaBase + 3 * PAGE_SIZE);
     pool.destroy();
@@ -518,7 +619,14 @@ describe("zcrx: a Worker thread as the user", () => {
       cqEntries: 128,
     });
     const napi = netdev.rxQueue(0).napi;
-    const pool = PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0, napi });
+    const pool = PagePool.create({
+      flags: FLAGS,
+      dmaDir: "from-device",
+      maxLen: PAGE_SIZE,
+      netdev,
+      queueIdx: 0,
+      napi,
+    });
     const worker = new Worker(new URL("./user-worker.ts", import.meta.url).href);
     const done = new Promise<ZcrxWorkerResult>((resolve, reject) => {
       worker.onmessage = (e: MessageEvent<ZcrxWorkerResult>) => resolve(e.data);
@@ -701,7 +809,16 @@ function runSequence(areaId: number, cmds: Cmd[]): void {
   });
   const napi = netdev.rxQueue(0).napi;
   const mkPool = () =>
-    PagePool.create({ flags: FLAGS, maxLen: PAGE_SIZE, netdev, queueIdx: 0, napi, timers, log: () => {} });
+    PagePool.create({
+      flags: FLAGS,
+      dmaDir: "from-device",
+      maxLen: PAGE_SIZE,
+      netdev,
+      queueIdx: 0,
+      napi,
+      timers,
+      log: () => {},
+    });
   const pools = [mkPool()];
   let pool: PagePool | null = pools[0];
   const user = new ZcrxUser(ifq.userDescriptor());

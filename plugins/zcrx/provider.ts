@@ -4,7 +4,7 @@
  * (register.ts). The ops are thin: the work is the ifq's, as in the kernel.
  */
 import { PagePoolError } from "../../core/errors.ts";
-import { NET_IOV, type NetmemRef } from "../../core/netmem.ts";
+import { NET_IOV, type NetmemRef, PAGE_SHIFT } from "../../core/netmem.ts";
 import {
   type MemoryProviderOps,
   type MpRxQueue,
@@ -64,10 +64,10 @@ export function zcrxInit(pool: PoolView): void {
   if (!pool.dmaMap) throw new PagePoolError("EOPNOTSUPP", "zcrx: the pool must DMA-map (PP_FLAG_DMA_MAP)");
   // v6.15 returns -EOPNOTSUPP for order != 0; later kernels (rx_buf_len, niov_shift) -EINVAL
   // for an order that does not match the net_iov size. The model follows the later rule.
-  if (pool.order !== 0)
+  if (pool.order + PAGE_SHIFT !== ifq.area.niovShift)
     throw new PagePoolError(
       "EINVAL",
-      `zcrx: pool order ${pool.order} does not match the 4 KiB net_iov size (order 0)`,
+      `zcrx: pool order ${pool.order} does not match the ${ifq.area.niovSize}-byte net_iov size (order ${ifq.area.niovShift - PAGE_SHIFT})`,
     );
   if (pool.dmaDir !== "from-device")
     throw new PagePoolError("EOPNOTSUPP", `zcrx: pool DMA direction must be from-device, got ${pool.dmaDir}`);

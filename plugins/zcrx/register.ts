@@ -8,7 +8,7 @@ import type { NetDevice } from "../../core/netdev.ts";
 import { ZcrxIfq } from "./ifq.ts";
 import { zcrxOps } from "./provider.ts";
 import { cqEntriesFor, rqEntriesFor } from "./ring.ts";
-import { ZCRX_NIOV_SIZE } from "./uapi.ts";
+import { ZCRX_MAX_NIOV_SHIFT, ZCRX_NIOV_SHIFT } from "./uapi.ts";
 
 export interface ZcrxIfqOptions {
   /** if_rxq: the rx queue to bind. */
@@ -26,6 +26,12 @@ export interface ZcrxIfqOptions {
   areaId?: number;
   /** Completion ring size (the io_uring CQ); rounded up to a power of two. Default 2 * rqEntries. */
   cqEntries?: number;
+  /**
+   * rx_buf_len (zcrx's large rx buffers, net-next Jan 2026): the size of each net_iov, a power of
+   * two from 4096 to 65536. The provider passes it to the queue (rx_page_size), so the driver
+   * posts buffers of this size and its pool has the matching order. Default 4096.
+   */
+  rxBufLen?: number;
 }
 
 /** Registers an ifq on `netdev` queue `opts.queueIdx`; unwinds (frees the area) if the bind fails. */
@@ -33,21 +39,35 @@ export function registerZcrxIfq(netdev: NetDevice, opts: ZcrxIfqOptions): ZcrxIf
   if (!netdev.registered) throw new PagePoolError("ENODEV", `zcrx: ${netdev.name} is unregistered`);
   const rqEntries = rqEntriesFor(opts.rqEntries ?? 4096, opts.clamp ?? false);
   const cqEntries = cqEntriesFor(opts.cqEntries ?? rqEntries * 2);
-  const areaSize = opts.areaSize ?? 16 << 20;
-  if (!Number.isInteger(areaSize) || areaSize <= 0 || areaSize % ZCRX_NIOV_SIZE !== 0)
+  const rxBufLen = opts.rxBufLen ?? 1 << ZCRX_NIOV_SHIFT;
+  const niovShift = Math.log2(rxBufLen);
+  if (!Number.isInteger(niovShift) || niovShift < ZCRX_NIOV_SHIFT || niovShift > ZCRX_MAX_NIOV_SHIFT)
     throw new PagePoolError(
       "EINVAL",
-      `zcrx: areaSize must be a positive multiple of ${ZCRX_NIOV_SIZE}, got ${areaSize}`,
+      `zcrx: rxBufLen must be a power of two in [${1 << ZCRX_NIOV_SHIFT}, ${1 << ZCRX_MAX_NIOV_SHIFT}], got ${opts.rxBufLen}`,
     );
-  netdev.rxQueue(opts.queueIdx); // EINVAL for a queue out of range, before anything is built
+  const areaSize = opts.areaSize ?? 16 << 20;
+  if (!Number.isInteger(areaSize) || areaSize <= 0 || areaSize % rxBufLen !== 0)
+    throw new PagePoolError(
+      "EINVAL",
+      `zcrx: areaSize must be a positive multiple of the rx buffer length ${rxBufLen}, got ${areaSize}`,
+    );
+  // net_mp_open_rxq() refuses a queue out of range with ERANGE; checked before anything is built.
+  if (!Number.isInteger(opts.queueIdx) || opts.queueIdx < 0 || opts.queueIdx >= netdev.rxQueues.length)
+    throw new PagePoolError(
+      "ERANGE",
+      `zcrx: rx queue index ${opts.queueIdx} out of range [0, ${netdev.rxQueues.length})`,
+    );
   const ifq = new ZcrxIfq(netdev, opts.queueIdx, {
-    numNiovs: areaSize / ZCRX_NIOV_SIZE,
+    numNiovs: areaSize / rxBufLen,
+    niovShift,
     areaId: opts.areaId ?? 0,
     rqEntries,
     cqEntries,
   });
   try {
-    netdev.bindRxQueue(opts.queueIdx, zcrxOps, ifq);
+    // The default length is passed as 0: the queue keeps the driver's default.
+    netdev.bindRxQueue(opts.queueIdx, zcrxOps, ifq, rxBufLen === 1 << ZCRX_NIOV_SHIFT ? 0 : rxBufLen);
   } catch (e) {
     ifq.area.dispose(); // err: io_zcrx_ifq_free()
     throw e;

@@ -22,9 +22,15 @@ export const IO_RQ_MAX_ENTRIES = 32768;
 export const IO_CQ_MAX_ENTRIES = 1 << 20;
 /** IORING_CQE_F_MORE: the multishot receive stays armed. Every zcrx completion carries it. */
 export const IORING_CQE_F_MORE = 1 << 1;
-/** Size of one net_iov in a zcrx area (the model fixes it at PAGE_SIZE, as v6.15 does). */
+/**
+ * Default size of one net_iov in a zcrx area: PAGE_SIZE, as v6.15 has it. An ifq registered with
+ * a larger rx buffer length (rx_buf_len, net-next Jan 2026) uses net_iovs of that size instead
+ * (ifq->niov_shift), 16, 32 or 64 KiB.
+ */
 export const ZCRX_NIOV_SHIFT = 12;
 export const ZCRX_NIOV_SIZE = 1 << ZCRX_NIOV_SHIFT;
+/** The largest rx buffer (net_iov) length the model's zcrx serves: 64 KiB. */
+export const ZCRX_MAX_NIOV_SHIFT = 16;
 /** Largest area the model accepts, in net_iovs (1 GiB; liburing's example uses 256 MiB). */
 export const ZCRX_MAX_NIOVS = 1 << 18;
 
@@ -97,6 +103,8 @@ export interface ZcrxUserDescriptor {
   areaSab: SharedArrayBuffer;
   areaSize: number;
   areaId: number;
+  /** log2 of the net_iov (rx buffer) size: `off >> niovShift` is the net_iov index. */
+  niovShift: number;
   /** rq_area_token = area_id << 48, as the kernel hands it back at registration. */
   rqAreaToken: bigint;
 }

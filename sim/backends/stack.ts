@@ -10,6 +10,7 @@ import { PagePoolError } from "../../core/errors.ts";
 import { onCpu } from "../../core/netdev.ts";
 import { nm } from "../../core/netmem.ts";
 import { type PagePool, poolsById } from "../../core/page-pool.ts";
+import { allocSkb, kfreeSkb, type Skb, skbAddRxFrag, skbMarkForRecycle } from "../../core/skb.ts";
 import { type BufferShape, type FixtureInstance, hostPagesMemory } from "../../plugins/fixture.ts";
 import { HeldQueue } from "../heldq.ts";
 import { readStamp, writeStamp } from "../stamp.ts";
@@ -36,6 +37,9 @@ export class StackBackend implements Backend {
   /** The buffers' memory view: the provider's, or the host pages of a provider-less queue. */
   #mem: Pick<FixtureInstance, "memory" | "byteOffset"> = hostPagesMemory;
   readonly #held = new HeldQueue(4096);
+  /** The skbs the socket holds, by slot (the held queue carries the slot); slots are reused. */
+  readonly #skbs: (Skb | null)[] = [];
+  readonly #freeSlots: number[] = [];
   readonly #report: UserReport = { received: 0, returned: 0, corrupt: 0, duplicated: 0, heldAtClose: 0 };
 
   constructor(name: string, env: BackendEnv, shape: BufferShape, stand: StackStand) {
@@ -69,9 +73,15 @@ export class StackBackend implements Backend {
     this.#env.ledger.ensure();
   }
 
-  deliver(_pool: PagePool, ref: number, off: number, _len: number, seq: number): boolean {
-    // The skb owns the driver's reference now; it sits in the socket until the user reads it.
-    this.#held.push(ref, off, seq);
+  deliver(_pool: PagePool, ref: number, off: number, len: number, seq: number): boolean {
+    // The driver builds an skb over the buffer and marks it for recycling; the skb owns the
+    // driver's reference now and sits in the socket until the user reads it.
+    const skb = allocSkb();
+    skbAddRxFrag(skb, ref, off, len);
+    skbMarkForRecycle(skb);
+    const slot = this.#freeSlots.pop() ?? this.#skbs.length;
+    this.#skbs[slot] = skb;
+    this.#held.push(slot, off, seq);
     this.#report.received++;
     return true;
   }
@@ -91,9 +101,13 @@ export class StackBackend implements Backend {
       const i = q.peek();
       const seq = q.seq[i];
       if (seq > due) break;
-      const ref = q.a[i];
+      const slot = q.a[i];
       const off = q.b[i];
       q.shift();
+      const skb = this.#skbs[slot] as Skb;
+      this.#skbs[slot] = null;
+      this.#freeSlots.push(slot);
+      const ref = skb.shinfo.frags[0];
       if (this.readable) {
         const pool = poolsById.get(nm.pp[ref >>> 1]);
         if (
@@ -102,15 +116,18 @@ export class StackBackend implements Backend {
         )
           this.#report.corrupt++;
       }
-      // kfree_skb -> page_pool put, from process context: the pool that owns it (netmem->pp),
-      // which may be a detached pool after a teardown.
-      const pool = poolsById.get(nm.pp[ref >>> 1]);
-      if (!pool) {
+      // recvmsg consumed the skb: kfree_skb from process context. skb_release_data puts the
+      // frag back through napi_pp_put_page to the pool that owns it (netmem->pp), which may be
+      // a detached pool after a teardown.
+      if (!poolsById.has(nm.pp[ref >>> 1])) {
+        // Not a pool page any more: a bug the ledger reports; free the skb without the frag.
         this.#env.ledger.unheldReturns++;
+        skb.shinfo.nrFrags = 0;
+        kfreeSkb(skb);
         continue;
       }
       ledger.drop(ref);
-      pool.putFullNetmem(ref, false);
+      kfreeSkb(skb);
       this.#report.returned++;
     }
   }
