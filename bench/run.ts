@@ -316,6 +316,8 @@ export async function bundle(
     format: "esm",
     conditions,
     minify: false, // minifying invites constant folding the benches are written to avoid
+    // Node has no import.meta.dir (Bun's); the shared CLI layer reads it for the repo root.
+    define: target === "node" ? { "import.meta.dir": JSON.stringify(join(ROOT, "cli")) } : {},
     plugins: redirect
       ? [
           {
