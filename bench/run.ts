@@ -76,7 +76,8 @@ export const NATIVE_SHARE_S: Record<Mode, number> = { quick: 35, default: 90, fu
 export const LAUNCHES: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
 /** Burst length, warm-up and mitata calibration per bench per process, ms. */
 const BURST_MS: Record<Mode, number> = { quick: 1, default: 2, full: 2 };
-const WARMUP_MS: Record<Mode, number> = { quick: 15, default: 40, full: 100 };
+/** Warm-up in CPU ms per bench and process: JSC's FTL waits for ~64k calls (tooling-notes 5). */
+const WARMUP_MS: Record<Mode, number> = { quick: 40, default: 100, full: 200 };
 const CALIBRATE_MS: Record<Mode, number> = { quick: 2, default: 5, full: 10 };
 /** Rounds every block gets in every launch, whatever the budget: every cell has an interval. */
 const MIN_ROUNDS = 6;
@@ -184,7 +185,7 @@ export const BENCH_COMMAND = {
       example: "out.json",
     }),
     noPgo: flag.bool("leave out icall-pgo"),
-    noSynthetic: flag.bool("leave out the degrees that need synthetic providers"),
+    noSynthetic: flag.bool("leave out the sweep degrees that need synthetic providers (--quick always does)"),
     noFloor: flag.bool("leave out the dispatch floor"),
     name: flag.custom<string | null>("report file name instead of the start time", nameFlag, {
       default: null,
@@ -231,7 +232,8 @@ export function parseArgs(argv: readonly string[]): Options & { help: boolean } 
     budgetS: v.budget || BUDGET_S[mode],
     seed: v.seed,
     json: v.json ?? null,
-    synthetic: !v.noSynthetic,
+    // --quick leaves out the synthetic sweep degrees (6-16): the dispatch floor covers 1-16.
+    synthetic: !v.noSynthetic && mode !== "quick",
     floor: !v.noFloor,
     name: v.name,
     overwrite: v.overwrite,
