@@ -614,6 +614,9 @@ async function measureAll(
       );
     } else log(`launch ${launch + 1}/${o.launches}`);
     const tLaunch = Date.now();
+    // This launch's share of the time left: its own fixed costs (starting processes, warm-up,
+    // mitata's calibration in the first launch) come out of its share, not the next launch's.
+    const launchDeadline = tLaunch + Math.max(0, deadline - tLaunch) / Math.max(1, o.launches - launch);
     for (let si = 0; si < todo.length && !stop.requested; si++) {
       const scope = todo[si];
       const [engine, set] = scope.split("|");
@@ -681,17 +684,13 @@ async function measureAll(
             ),
           );
         }
-        // Weight of the remaining planned work, in cells: this scope's blocks from here on, the
-        // launch's remaining scopes, and the planned launches after this one.
+        // Weight of the launch's remaining work, in cells: this scope's blocks from here on and the
+        // launch's remaining scopes (an unseen scope counts as big as this one).
         const cellsOf = (s: ScopeState | undefined, n: number) =>
           s ? [...s.metas.keys()].length * s.variants.length : n;
         const laterScopes = todo
           .slice(si + 1)
           .reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
-        const laterLaunches = extra
-          ? 0
-          : (o.launches - launch - 1) *
-            [...byScope.keys()].reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
         for (let bi = 0; bi < blocks.length && !stop.requested; bi++) {
           const b = blocks[bi];
           const here = b.keys.length * st.variants.length;
@@ -723,8 +722,7 @@ async function measureAll(
           // This block's share of what is left, taken after its warm-up and calibration (those
           // are paid for by the blocks after it, which get a share of a shorter remainder).
           const sliceEnd =
-            tRounds +
-            Math.max(0, deadline - tRounds) * (here / Math.max(1, rest + laterScopes + laterLaunches));
+            tRounds + Math.max(0, launchDeadline - tRounds) * (here / Math.max(1, rest + laterScopes));
           let rounds = 0;
           for (;;) {
             await runRound(burster, planRound(b.keys, st.variants, rand), scope, launch, samples);

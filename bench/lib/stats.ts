@@ -18,7 +18,14 @@
  */
 
 import jstat from "jstat";
-import { median, probit, quantileSorted, sampleVariance, sampleWithReplacement } from "simple-statistics";
+import {
+  median,
+  medianAbsoluteDeviation,
+  probit,
+  quantileSorted,
+  sampleVariance,
+  sampleWithReplacement,
+} from "simple-statistics";
 import { mulberry32 } from "./rng.ts";
 
 export interface RatioCI {
@@ -178,7 +185,11 @@ export function launchSummary(
       continue;
     }
     for (let b = 0; b < resamples; b++) boot[b] = median(sampleWithReplacement(launch, launch.length, rand));
-    within.push(sampleVariance(boot));
+    // With a handful of pairs the bootstrap of a median takes few distinct values and understates
+    // its variance; the large-sample variance of a median, (pi/2) sigma² / n with sigma from the
+    // MAD, is the floor.
+    const sigma = 1.4826 * medianAbsoluteDeviation(launch);
+    within.push(Math.max(sampleVariance(boot), ((Math.PI / 2) * (sigma * sigma)) / launch.length));
   }
   const L = medians.length;
   const meanWithin = within.reduce((s, x) => s + x, 0) / L;
@@ -193,23 +204,24 @@ export interface PooledLaunchVariance {
 }
 
 export function poolLaunchVariance(cells: readonly LaunchSummary[]): PooledLaunchVariance {
-  // Method of moments with the cells' launch-median variances winsorized at WINSOR x their
-  // median: a few cells whose launches disagree wildly (the allocation baselines, at the mercy
-  // of the collector) would otherwise set every cell's interval. Those cells keep their own,
+  // Method of moments: each cell's sample variance of its launch medians less its own mean
+  // within-launch variance estimates tau² (unbiased, so negative values are kept), averaged with
+  // weights df. A few cells whose launches disagree wildly (the allocation baselines, at the
+  // mercy of the collector) would set every cell's interval, so each cell's contribution is
+  // capped at WINSOR x the cells' median launch-median variance; those cells keep their own,
   // larger estimate through the shrinkage in launchCorrectedCI. With homogeneous cells the cap
-  // is almost never reached (chi²(1) beyond 9 x its median: 4%), so the pool stays unbiased there.
+  // is almost never reached (chi²(1) beyond 9 x its median: 4%).
   const withDf = cells.filter((c) => c.df > 0);
   const df = withDf.reduce((n, c) => n + c.df, 0);
   if (!withDf.length) return { tau2: 0, df: 0 };
   const s2 = withDf.map((c) => sampleVariance(c.medians));
   const cap = WINSOR * median(s2);
   let num = 0;
-  let within = 0;
   withDf.forEach((c, i) => {
-    num += Math.min(s2[i], cap) * c.df;
-    within += (c.within.reduce((a, x) => a + x, 0) / c.within.length) * c.df;
+    const w = c.within.reduce((a, x) => a + x, 0) / c.within.length;
+    num += Math.min(s2[i] - w, cap) * c.df;
   });
-  return { tau2: Math.max(0, (num - within) / df), df };
+  return { tau2: Math.max(0, num / df), df };
 }
 
 /** Cap of a cell's launch-median variance in the pool, in multiples of the cells' median. */
