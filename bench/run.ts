@@ -73,7 +73,7 @@ const FLOOR_PROVIDERS = 16;
 /** Whole-run budgets, seconds (the native leg's share included), and the native leg's share. */
 export const BUDGET_S: Record<Mode, number> = { quick: 105, default: 540, full: 1680 };
 export const NATIVE_SHARE_S: Record<Mode, number> = { quick: 35, default: 90, full: 240 };
-export const LAUNCHES: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
+export const LAUNCHES: Record<Mode, number> = { quick: 3, default: 4, full: 6 };
 /** Burst length, warm-up and mitata calibration per bench per process, ms. */
 const BURST_MS: Record<Mode, number> = { quick: 1, default: 2, full: 2 };
 /** Warm-up in CPU ms per bench and process: JSC's FTL waits for ~64k calls (tooling-notes 5). */
@@ -121,10 +121,10 @@ export const BENCH_COMMAND = {
     "Paired, interleaved measurement of every dispatcher variant against ops-table (and an A/A twin of ops-table) on Bun and Node, and the native C leg when a C compiler is found.",
   flags: {
     quick: flag.bool(
-      `2 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
+      `3 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
     ),
     full: flag.bool(
-      `5 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 3 launches, ${BUDGET_S.default} s)`,
+      `6 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 4 launches, ${BUDGET_S.default} s)`,
     ),
     engine: flag.custom<string[] | null>("engines to measure", listFlag(ENGINES), {
       default: null,
@@ -156,7 +156,7 @@ export const BENCH_COMMAND = {
     ),
     launches: flag.int("fresh processes per comparison", {
       default: 0,
-      defaultText: "quick 2, default 3, full 5",
+      defaultText: "quick 3, default 4, full 6",
       min: 1,
       max: 20,
     }),

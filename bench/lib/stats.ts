@@ -260,14 +260,27 @@ export function launchCorrectedCI(
   // Never below the pooled figure: a cell whose own two or three launches happen to agree is not
   // evidence that its launches vary less than every other cell's (that would under-cover: 7.5%
   // false calls at 95% on the synthetic A/A test without the floor).
-  const shrunk = s.df + w > 0 ? (s.df * s.tau2 + w * (opts.pooled?.tau2 ?? 0)) / (s.df + w) : 0;
-  const tau2 = Math.max(shrunk, opts.pooled?.tau2 ?? 0);
+  const pooledTau2 = opts.pooled?.tau2 ?? 0;
+  const shrunk = s.df + w > 0 ? (s.df * s.tau2 + w * pooledTau2) / (s.df + w) : 0;
+  let tau2 = Math.max(shrunk, pooledTau2);
+  let dfTau = s.df + w;
+  // A cell whose own launches disagree far more than the pool allows (an F test at 95%: the JIT
+  // compiled one process's bench differently, 3x apart in one quick run on this VM) is not like
+  // the others: its own estimate and its own degrees of freedom stand, however few.
+  const meanWithin0 = s.within.reduce((a, x) => a + x, 0) / L;
+  if (
+    s.df > 0 &&
+    w > 0 &&
+    s.tau2 + meanWithin0 > jstat.centralF.inv(0.95, s.df, w) * (pooledTau2 + meanWithin0)
+  ) {
+    tau2 = s.tau2;
+    dfTau = s.df;
+  }
   const meanWithin = s.within.reduce((a, x) => a + x, 0) / L;
   const se = Math.sqrt((tau2 + meanWithin) / L);
   const m = s.medians.reduce((a, x) => a + x, 0) / L;
   // Student-t with Welch-Satterthwaite degrees of freedom: the launch term rests on the cell's df
   // plus the pooled figure's weight, the within term on the pairs.
-  const dfTau = s.df + w;
   const dfWithin = Math.max(1, pairs - L);
   const dfEff =
     tau2 + meanWithin > 0
