@@ -45,7 +45,7 @@ import type { Mode } from "./lib/harness.ts";
 import { accounting, failures } from "./lib/merge.ts";
 import { ServingChild } from "./lib/proc.ts";
 import { markdownReport, renderCharts, terminalSummary } from "./lib/report.ts";
-import { mulberry32 } from "./lib/rng.ts";
+import { mulberry32, shuffle } from "./lib/rng.ts";
 import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } from "./lib/schedule.ts";
 import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta, Calibration } from "./lib/serve.ts";
@@ -602,7 +602,9 @@ async function measureAll(
   const maxLaunches = Math.max(o.launches, 2 * o.launches);
   for (let launch = 0; launch < maxLaunches && !stop.requested; launch++) {
     const extra = launch >= o.launches;
-    let todo = [...byScope.keys()];
+    // Scopes in a fresh random order each launch, so no engine or set is always measured last
+    // (with the least of the launch's share left).
+    let todo = shuffle([...byScope.keys()], rand);
     if (extra) {
       const unmet = dispatchUnmet();
       const avg = launchTimes.reduce((a, x) => a + x, 0) / Math.max(1, launchTimes.length);
