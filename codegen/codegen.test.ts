@@ -290,6 +290,7 @@ describe("generate and --check", () => {
   test("generated files are exactly what Biome would print (templates kept tidy)", async () => {
     const r = await generate({ root: REPO_ROOT });
     for (const [path, text] of r.files) {
+      if (!path.endsWith(".ts")) continue; // the native bench's C (bench/native/generated/) is not Biome's
       const p = Bun.spawnSync(
         [join(REPO_ROOT, "node_modules/.bin/biome"), "format", "--stdin-file-path=x.ts"],
         {

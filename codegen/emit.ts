@@ -185,7 +185,7 @@ function listLiteral(head: string, items: readonly string[], tail: string): stri
 }
 
 /** LF endings, no trailing spaces, no runs of blank lines, exactly one final newline. */
-function normalise(text: string): string {
+export function normalise(text: string): string {
   return `${text
     .replace(/\r\n/g, "\n")
     .replace(/[ \t]+$/gm, "")

@@ -8,6 +8,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { emit, ICALL_MAX_N, type IcallConfig, type Profile } from "./emit.ts";
 import { emitFixtures } from "./emit-fixtures.ts";
+import { emitNative } from "./emit-native.ts";
 import { inspect, type Model, type Problem } from "./inspect.ts";
 
 /** The repo this file lives in. */
@@ -120,6 +121,10 @@ export async function generate(opts: GenerateOptions = {}): Promise<GenerateResu
   // The fixture registry (codegen/emit-fixtures.ts): kept out of emit() and the dispatchers.
   for (const [path, text] of emitFixtures(model.providers, { root, outDir, pluginsDirs: relDirs }))
     files.set(path, text);
+  // The native bench's C sources (codegen/emit-native.ts): from the project's own plugin set only.
+  if (opts.outDir === undefined && opts.pluginsDirs === undefined)
+    for (const [path, text] of emitNative(model.providers, { root, pluginsDirs: relDirs, icall }))
+      files.set(path, text);
   const changed: string[] = [];
   for (const [path, text] of files) {
     const old = existsSync(path) ? readFileSync(path, "utf8") : null;
