@@ -553,7 +553,7 @@ async function build(o: Options, log: (s: string) => void) {
       ];
       if (o.filter) common.push("--filter", o.filter);
       const env = { BENCH_DEGREES: s.degrees.join(",") || "0" };
-      const file = label.replace("#", "-2").replace(/[^A-Za-z0-9-]/g, "");
+      const file = label.replace("#", "-").replace(/[^A-Za-z0-9-]/g, "");
       for (const engine of jsEngines) {
         let cmd: string[];
         if (engine === "bun") {
@@ -650,7 +650,9 @@ async function measureAll(
       const group = byScope.get(scope)!;
       const children = new Map<string, ServingChild>();
       try {
-        for (const p of group) {
+        // Start (and warm, and calibrate) the processes in a fresh order each launch, so no role
+        // (ops-table, a variant, the twin) is always first to the CPU.
+        for (const p of shuffle([...group], rand)) {
           const c = new ServingChild(`${engine} ${set} ${p.variant}`, p.cmd, {
             cwd: ROOT,
             env: { ...process.env, ...p.env, NO_COLOR: "1" },
