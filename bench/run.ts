@@ -50,6 +50,13 @@ import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } 
 import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta, Calibration } from "./lib/serve.ts";
 import {
+  callOf,
+  launchCorrectedCI,
+  launchSummary,
+  type PooledLaunchVariance,
+  poolLaunchVariance,
+} from "./lib/stats.ts";
+import {
   BENCH_DIR,
   dispatchFile,
   emitSet,
@@ -876,6 +883,39 @@ export function derive(
   };
 }
 
+/**
+ * The JS legs' intervals and calls again from their stored pair ratios, with the current
+ * statistics (the between-launch variance pooled per engine and provider set, as measured runs
+ * do); native records are the native leg's and stay as they are.
+ */
+export function recomputeComparisons(
+  cs: readonly ComparisonRecord[],
+  target: number,
+  seed: number,
+): ComparisonRecord[] {
+  const pools = new Map<string, PooledLaunchVariance>();
+  const scopeOf = (c: ComparisonRecord) => `${c.engine}|${c.set ?? ""}`;
+  for (const scope of new Set(cs.filter((c) => c.groups?.length && c.engine !== "native").map(scopeOf)))
+    pools.set(
+      scope,
+      poolLaunchVariance(
+        cs
+          .filter((c) => scopeOf(c) === scope && c.groups?.length)
+          .map((c, i) => launchSummary(c.groups!, seed + i, 150)),
+      ),
+    );
+  let n = 0;
+  return cs.map((c) => {
+    if (c.engine === "native" || !c.groups?.length) return c;
+    const ratio = launchCorrectedCI(c.groups, {
+      pooled: pools.get(scopeOf(c)),
+      seed: seed + n++,
+      resamples: 300,
+    });
+    return { ...c, ratio: { ...ratio }, call: callOf(ratio), reachedTarget: ratio.halfWidth <= target };
+  });
+}
+
 /** Writes <base>.md and the charts in <base>/; returns the chart file names. */
 async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
   mkdirSync(base, { recursive: true });
@@ -901,6 +941,7 @@ async function rerender(file: string): Promise<number> {
     console.error(`bench: ${err.code === "ENOENT" ? `cannot read ${file}: no such file` : err.message}`);
     return 2;
   }
+  r.comparisons = recomputeComparisons(r.comparisons, r.targets.target, r.seed);
   Object.assign(r, derive(r));
   writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
   await writeReport(r, file.replace(/\.json$/, ""));
@@ -968,8 +1009,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let built: Awaited<ReturnType<typeof build>> = { procs: [], providerSets: {}, skippedProviders: [] };
   if (jsEngines.length) built = await build({ ...o, engines: jsEngines }, log);
+  // The native leg first, within its share: what it does not use goes to the JS legs.
+  let native: NativeSection | undefined;
+  let nativeRun: Awaited<ReturnType<typeof runNative>> | null = null;
+  if (withNative) {
+    nativeRun = await runNative(o, nativeMs, log);
+    native = nativeRun.section;
+  } else if (nativeNote) native = { skipped: nativeNote };
   const m = built.procs.length
-    ? await measureAll(o, built.procs, t0 + budgetMs - nativeMs - reportMs, log, stop)
+    ? await measureAll(o, built.procs, t0 + budgetMs - reportMs, log, stop)
     : {
         samples: new Samples(),
         scopes: new Map(),
@@ -990,12 +1038,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     seed: o.seed,
     flags: m.flags,
   });
-  let native: NativeSection | undefined;
-  if (withNative) {
-    const nr = await runNative(o, Math.max(10_000, t0 + budgetMs - reportMs - Date.now()), log);
-    native = nr.section;
-    comparisons.push(...nr.comparisons.map((c) => ({ ...c, reachedTarget: c.ratio.halfWidth <= o.target })));
-  } else if (nativeNote) native = { skipped: nativeNote };
+  if (nativeRun)
+    comparisons.push(
+      ...nativeRun.comparisons.map((c) => ({ ...c, reachedTarget: c.ratio.halfWidth <= o.target })),
+    );
 
   const versions: Record<string, string> = {
     ...m.versions,
