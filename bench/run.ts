@@ -78,7 +78,7 @@ const MAX_SYNTHETIC_DEGREE = 16;
 const FLOOR_PROVIDERS = 16;
 
 /** Whole-run budgets, seconds (the native leg's share included), and the native leg's share. */
-export const BUDGET_S: Record<Mode, number> = { quick: 105, default: 540, full: 1680 };
+export const BUDGET_S: Record<Mode, number> = { quick: 95, default: 540, full: 1680 };
 export const NATIVE_SHARE_S: Record<Mode, number> = { quick: 35, default: 90, full: 240 };
 export const LAUNCHES: Record<Mode, number> = { quick: 3, default: 4, full: 6 };
 /** Burst length, warm-up and mitata calibration per bench per process, ms. */
@@ -921,7 +921,7 @@ async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
   mkdirSync(base, { recursive: true });
   let charts: string[] = [];
   try {
-    const svgs = await renderCharts(r.figures);
+    const svgs = await renderCharts(r.figures, r.comparisons);
     for (const [name, svg] of svgs) writeFileSync(join(base, name), svg);
     charts = [...svgs.keys()];
   } catch (e) {

@@ -235,9 +235,80 @@ export const FIXED_PATHS = [
   "e2e",
 ];
 
+/**
+ * The headline as a chart: per engine (one panel each, one shared y scale so the panels compare),
+ * each variant's ratio to ops-table against the number of providers on the dispatch floor (the
+ * sweep where the floor was not measured), with its 95% interval as a bar, and a line at 1:
+ * below it the variant is faster.
+ */
+export function headlineSpec(cs: readonly ComparisonRecord[]): Spec | null {
+  const values = cs
+    .filter((c) => c.engine !== "native" && c.degree && (c.path === FLOOR_PATH || c.path === "dispatch"))
+    .filter(
+      (c, _, all) =>
+        c.path === FLOOR_PATH || !all.some((x) => x.engine === c.engine && x.path === FLOOR_PATH),
+    )
+    .map((c) => ({
+      engine: c.engine === "node" ? "V8 (Node)" : "JavaScriptCore (Bun)",
+      degree: c.degree,
+      ratio: c.ratio.estimate,
+      lo: c.ratio.lo,
+      hi: c.ratio.hi,
+      variant: c.variant,
+    }));
+  if (!values.length) return null;
+  const x = {
+    field: "degree",
+    type: "quantitative",
+    scale: { type: "log", base: 2 },
+    title: "providers behind the call site",
+  };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "variant / ops-table on the dispatch floor, 95% intervals (below 1: faster than ops-table)",
+    data: { values },
+    facet: { column: { field: "engine", type: "nominal", title: null } },
+    spec: {
+      width: 300,
+      height: 240,
+      layer: [
+        { mark: { type: "rule", color: "#444", strokeDash: [4, 3] }, encoding: { y: { datum: 1 } } },
+        {
+          mark: { type: "rule", strokeWidth: 2 },
+          encoding: {
+            x,
+            y: { field: "lo", type: "quantitative" },
+            y2: { field: "hi" },
+            color: { field: "variant", type: "nominal" },
+          },
+        },
+        {
+          mark: { type: "point", filled: true, size: 50 },
+          encoding: {
+            x,
+            y: {
+              field: "ratio",
+              type: "quantitative",
+              title: "time / ops-table's time",
+              scale: { zero: false },
+            },
+            color: { field: "variant", type: "nominal" },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: "shared" } },
+  };
+}
+
 /** Renders every chart; returns file name -> SVG text. */
-export async function renderCharts(figs: readonly Figure[]): Promise<Map<string, string>> {
+export async function renderCharts(
+  figs: readonly Figure[],
+  cs: readonly ComparisonRecord[] = [],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const h = headlineSpec(cs);
+  if (h) out.set("headline.svg", await renderSvg(h));
   for (const engine of [...new Set(figs.map((f) => f.engine))].sort()) {
     const s = sweepSpec(figs, engine);
     if (s) out.set(`${engine}-dispatch.svg`, await renderSvg(s));
