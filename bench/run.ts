@@ -45,10 +45,17 @@ import type { Mode } from "./lib/harness.ts";
 import { accounting, failures } from "./lib/merge.ts";
 import { ServingChild } from "./lib/proc.ts";
 import { markdownReport, renderCharts, terminalSummary } from "./lib/report.ts";
-import { mulberry32 } from "./lib/rng.ts";
+import { mulberry32, shuffle } from "./lib/rng.ts";
 import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } from "./lib/schedule.ts";
 import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta, Calibration } from "./lib/serve.ts";
+import {
+  callOf,
+  launchCorrectedCI,
+  launchSummary,
+  type PooledLaunchVariance,
+  poolLaunchVariance,
+} from "./lib/stats.ts";
 import {
   BENCH_DIR,
   dispatchFile,
@@ -71,15 +78,16 @@ const MAX_SYNTHETIC_DEGREE = 16;
 const FLOOR_PROVIDERS = 16;
 
 /** Whole-run budgets, seconds (the native leg's share included), and the native leg's share. */
-export const BUDGET_S: Record<Mode, number> = { quick: 105, default: 540, full: 1680 };
+export const BUDGET_S: Record<Mode, number> = { quick: 95, default: 540, full: 1680 };
 export const NATIVE_SHARE_S: Record<Mode, number> = { quick: 35, default: 90, full: 240 };
-export const LAUNCHES: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
+export const LAUNCHES: Record<Mode, number> = { quick: 3, default: 4, full: 6 };
 /** Burst length, warm-up and mitata calibration per bench per process, ms. */
 const BURST_MS: Record<Mode, number> = { quick: 1, default: 2, full: 2 };
-const WARMUP_MS: Record<Mode, number> = { quick: 15, default: 40, full: 100 };
-const CALIBRATE_MS: Record<Mode, number> = { quick: 8, default: 20, full: 40 };
+/** Warm-up in CPU ms per bench and process: JSC's FTL waits for ~64k calls (tooling-notes 5). */
+const WARMUP_MS: Record<Mode, number> = { quick: 40, default: 100, full: 200 };
+const CALIBRATE_MS: Record<Mode, number> = { quick: 2, default: 5, full: 10 };
 /** Rounds every block gets in every launch, whatever the budget: every cell has an interval. */
-const MIN_ROUNDS = 3;
+const MIN_ROUNDS = 6;
 
 export interface Options {
   mode: Mode;
@@ -120,10 +128,10 @@ export const BENCH_COMMAND = {
     "Paired, interleaved measurement of every dispatcher variant against ops-table (and an A/A twin of ops-table) on Bun and Node, and the native C leg when a C compiler is found.",
   flags: {
     quick: flag.bool(
-      `2 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
+      `3 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
     ),
     full: flag.bool(
-      `5 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 3 launches, ${BUDGET_S.default} s)`,
+      `6 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 4 launches, ${BUDGET_S.default} s)`,
     ),
     engine: flag.custom<string[] | null>("engines to measure", listFlag(ENGINES), {
       default: null,
@@ -136,7 +144,7 @@ export const BENCH_COMMAND = {
       listFlag(VARIANTS),
       {
         default: null,
-        defaultText: "all; --quick leaves out icall-pgo",
+        defaultText: "all; --quick: if-chain only",
         metavar: "list",
         example: "if-chain",
       },
@@ -155,7 +163,7 @@ export const BENCH_COMMAND = {
     ),
     launches: flag.int("fresh processes per comparison", {
       default: 0,
-      defaultText: "quick 2, default 3, full 5",
+      defaultText: "quick 3, default 4, full 6",
       min: 1,
       max: 20,
     }),
@@ -184,7 +192,7 @@ export const BENCH_COMMAND = {
       example: "out.json",
     }),
     noPgo: flag.bool("leave out icall-pgo"),
-    noSynthetic: flag.bool("leave out the degrees that need synthetic providers"),
+    noSynthetic: flag.bool("leave out the sweep degrees that need synthetic providers (--quick always does)"),
     noFloor: flag.bool("leave out the dispatch floor"),
     name: flag.custom<string | null>("report file name instead of the start time", nameFlag, {
       default: null,
@@ -214,7 +222,9 @@ export function parseArgs(argv: readonly string[]): Options & { help: boolean } 
   const v = p.values;
   if (v.quick && v.full) throw new UsageError("--quick and --full exclude each other");
   const mode: Mode = v.quick ? "quick" : v.full ? "full" : "default";
-  let variants: string[] = v.variant ?? VARIANTS.filter((x) => mode !== "quick" || x !== "icall-pgo");
+  // --quick: the headline's question only (if-chain against ops-table, and the A/A twin).
+  let variants: string[] =
+    v.variant ?? VARIANTS.filter((x) => mode !== "quick" || x === "ops-table" || x === "if-chain");
   if (v.noPgo) variants = variants.filter((x) => x !== "icall-pgo");
   if (!variants.includes(BASELINE)) variants = [BASELINE, ...variants];
   return {
@@ -229,7 +239,8 @@ export function parseArgs(argv: readonly string[]): Options & { help: boolean } 
     budgetS: v.budget || BUDGET_S[mode],
     seed: v.seed,
     json: v.json ?? null,
-    synthetic: !v.noSynthetic,
+    // --quick leaves out the synthetic sweep degrees (6-16): the dispatch floor covers 1-16.
+    synthetic: !v.noSynthetic && mode !== "quick",
     floor: !v.noFloor,
     name: v.name,
     overwrite: v.overwrite,
@@ -316,6 +327,8 @@ export async function bundle(
     format: "esm",
     conditions,
     minify: false, // minifying invites constant folding the benches are written to avoid
+    // Node has no import.meta.dir (Bun's); the shared CLI layer reads it for the repo root.
+    define: target === "node" ? { "import.meta.dir": JSON.stringify(join(ROOT, "cli")) } : {},
     plugins: redirect
       ? [
           {
@@ -427,8 +440,33 @@ async function build(o: Options, log: (s: string) => void) {
     scenarios: string;
   }> = [];
   const realScenarios = "baselines,paths,dispatch-sweep,return-paths,e2e-napi";
-  if (setWanted(o.filter, [], ["."])) {
-    // (the real set's ids are many; the child filters them, and a set whose children match nothing is dropped)
+  const realIds = [
+    ...["loop", "stack", "direct-call", "arraybuffer", "buffer"].map((x) => `baselines/${x}`),
+    ...["fast", "ring", "slow", "provider-slow"].map((x) => `paths/${x}`),
+    ...realDegrees.map((d) => `dispatch-sweep/sweep-${d}`),
+    ...["copy", "zcrx", "devmem"].map((x) => `return-paths/${x}`),
+    "e2e-napi/e2e",
+  ];
+  const realPaths = [
+    "baseline:loop",
+    "baseline:stack",
+    "baseline:direct",
+    "baseline:arraybuffer",
+    "baseline:buffer",
+  ];
+  realPaths.push(
+    "fast",
+    "ring",
+    "slow",
+    "provider-slow",
+    "dispatch",
+    "return:copy",
+    "return:zcrx",
+    "return:devmem",
+    "e2e",
+  );
+  if (setWanted(o.filter, realIds, realPaths)) {
+    // (the child filters the benches themselves; a set whose children match nothing is dropped)
     sets.push({
       set: "real",
       degrees: realDegrees,
@@ -522,7 +560,7 @@ async function build(o: Options, log: (s: string) => void) {
       ];
       if (o.filter) common.push("--filter", o.filter);
       const env = { BENCH_DEGREES: s.degrees.join(",") || "0" };
-      const file = label.replace("#", "-2").replace(/[^A-Za-z0-9-]/g, "");
+      const file = label.replace("#", "-").replace(/[^A-Za-z0-9-]/g, "");
       for (const engine of jsEngines) {
         let cmd: string[];
         if (engine === "bun") {
@@ -596,7 +634,9 @@ async function measureAll(
   const maxLaunches = Math.max(o.launches, 2 * o.launches);
   for (let launch = 0; launch < maxLaunches && !stop.requested; launch++) {
     const extra = launch >= o.launches;
-    let todo = [...byScope.keys()];
+    // Scopes in a fresh random order each launch, so no engine or set is always measured last
+    // (with the least of the launch's share left).
+    let todo = shuffle([...byScope.keys()], rand);
     if (extra) {
       const unmet = dispatchUnmet();
       const avg = launchTimes.reduce((a, x) => a + x, 0) / Math.max(1, launchTimes.length);
@@ -608,13 +648,18 @@ async function measureAll(
       );
     } else log(`launch ${launch + 1}/${o.launches}`);
     const tLaunch = Date.now();
+    // This launch's share of the time left: its own fixed costs (starting processes, warm-up,
+    // mitata's calibration in the first launch) come out of its share, not the next launch's.
+    const launchDeadline = tLaunch + Math.max(0, deadline - tLaunch) / Math.max(1, o.launches - launch);
     for (let si = 0; si < todo.length && !stop.requested; si++) {
       const scope = todo[si];
       const [engine, set] = scope.split("|");
       const group = byScope.get(scope)!;
       const children = new Map<string, ServingChild>();
       try {
-        for (const p of group) {
+        // Start (and warm, and calibrate) the processes in a fresh order each launch, so no role
+        // (ops-table, a variant, the twin) is always first to the CPU.
+        for (const p of shuffle([...group], rand)) {
           const c = new ServingChild(`${engine} ${set} ${p.variant}`, p.cmd, {
             cwd: ROOT,
             env: { ...process.env, ...p.env, NO_COLOR: "1" },
@@ -675,24 +720,17 @@ async function measureAll(
             ),
           );
         }
-        // Weight of the remaining planned work, in cells: this scope's blocks from here on, the
-        // launch's remaining scopes, and the planned launches after this one.
+        // Weight of the launch's remaining work, in cells: this scope's blocks from here on and the
+        // launch's remaining scopes (an unseen scope counts as big as this one).
         const cellsOf = (s: ScopeState | undefined, n: number) =>
           s ? [...s.metas.keys()].length * s.variants.length : n;
         const laterScopes = todo
           .slice(si + 1)
           .reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
-        const laterLaunches = extra
-          ? 0
-          : (o.launches - launch - 1) *
-            [...byScope.keys()].reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
         for (let bi = 0; bi < blocks.length && !stop.requested; bi++) {
           const b = blocks[bi];
           const here = b.keys.length * st.variants.length;
           const rest = blocks.slice(bi).reduce((a, x) => a + x.keys.length * st!.variants.length, 0);
-          const sliceEnd =
-            Date.now() +
-            Math.max(0, deadline - Date.now()) * (here / Math.max(1, rest + laterScopes + laterLaunches));
           const tPrep = Date.now();
           await Promise.all(
             [...children.values()].map((c) =>
@@ -717,6 +755,10 @@ async function measureAll(
                 flags.set(id, { ...flags.get(id), optimisedOut: true });
               }
           const tRounds = Date.now();
+          // This block's share of what is left, taken after its warm-up and calibration (those
+          // are paid for by the blocks after it, which get a share of a shorter remainder).
+          const sliceEnd =
+            tRounds + Math.max(0, launchDeadline - tRounds) * (here / Math.max(1, rest + laterScopes));
           let rounds = 0;
           for (;;) {
             await runRound(burster, planRound(b.keys, st.variants, rand), scope, launch, samples);
@@ -841,12 +883,45 @@ export function derive(
   };
 }
 
+/**
+ * The JS legs' intervals and calls again from their stored pair ratios, with the current
+ * statistics (the between-launch variance pooled per engine and provider set, as measured runs
+ * do); native records are the native leg's and stay as they are.
+ */
+export function recomputeComparisons(
+  cs: readonly ComparisonRecord[],
+  target: number,
+  seed: number,
+): ComparisonRecord[] {
+  const pools = new Map<string, PooledLaunchVariance>();
+  const scopeOf = (c: ComparisonRecord) => `${c.engine}|${c.set ?? ""}`;
+  for (const scope of new Set(cs.filter((c) => c.groups?.length && c.engine !== "native").map(scopeOf)))
+    pools.set(
+      scope,
+      poolLaunchVariance(
+        cs
+          .filter((c) => scopeOf(c) === scope && c.groups?.length)
+          .map((c, i) => launchSummary(c.groups!, seed + i, 150)),
+      ),
+    );
+  let n = 0;
+  return cs.map((c) => {
+    if (c.engine === "native" || !c.groups?.length) return c;
+    const ratio = launchCorrectedCI(c.groups, {
+      pooled: pools.get(scopeOf(c)),
+      seed: seed + n++,
+      resamples: 300,
+    });
+    return { ...c, ratio: { ...ratio }, call: callOf(ratio), reachedTarget: ratio.halfWidth <= target };
+  });
+}
+
 /** Writes <base>.md and the charts in <base>/; returns the chart file names. */
 async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
   mkdirSync(base, { recursive: true });
   let charts: string[] = [];
   try {
-    const svgs = await renderCharts(r.figures);
+    const svgs = await renderCharts(r.figures, r.comparisons);
     for (const [name, svg] of svgs) writeFileSync(join(base, name), svg);
     charts = [...svgs.keys()];
   } catch (e) {
@@ -866,6 +941,7 @@ async function rerender(file: string): Promise<number> {
     console.error(`bench: ${err.code === "ENOENT" ? `cannot read ${file}: no such file` : err.message}`);
     return 2;
   }
+  r.comparisons = recomputeComparisons(r.comparisons, r.targets.target, r.seed);
   Object.assign(r, derive(r));
   writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
   await writeReport(r, file.replace(/\.json$/, ""));
@@ -933,8 +1009,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let built: Awaited<ReturnType<typeof build>> = { procs: [], providerSets: {}, skippedProviders: [] };
   if (jsEngines.length) built = await build({ ...o, engines: jsEngines }, log);
+  // The native leg first, within its share: what it does not use goes to the JS legs.
+  let native: NativeSection | undefined;
+  let nativeRun: Awaited<ReturnType<typeof runNative>> | null = null;
+  if (withNative) {
+    nativeRun = await runNative(o, nativeMs, log);
+    native = nativeRun.section;
+  } else if (nativeNote) native = { skipped: nativeNote };
   const m = built.procs.length
-    ? await measureAll(o, built.procs, t0 + budgetMs - nativeMs - reportMs, log, stop)
+    ? await measureAll(o, built.procs, t0 + budgetMs - reportMs, log, stop)
     : {
         samples: new Samples(),
         scopes: new Map(),
@@ -955,12 +1038,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     seed: o.seed,
     flags: m.flags,
   });
-  let native: NativeSection | undefined;
-  if (withNative) {
-    const nr = await runNative(o, Math.max(10_000, t0 + budgetMs - reportMs - Date.now()), log);
-    native = nr.section;
-    comparisons.push(...nr.comparisons.map((c) => ({ ...c, reachedTarget: c.ratio.halfWidth <= o.target })));
-  } else if (nativeNote) native = { skipped: nativeNote };
+  if (nativeRun)
+    comparisons.push(
+      ...nativeRun.comparisons.map((c) => ({ ...c, reachedTarget: c.ratio.halfWidth <= o.target })),
+    );
 
   const versions: Record<string, string> = {
     ...m.versions,

@@ -69,11 +69,17 @@ function degreeSpec(
 ): Spec | null {
   const values = figs
     .filter((f) => f.engine === engine && f.path === path && f.errors.length === 0)
-    .map((f) => ({
+    .map((f) => {
+      // The figure's 95% interval where it has one (schema v2), else the spread of processes.
+      const ci = (f as Figure & { ci?: { lo: number; hi: number } }).ci;
+      const sp = Number.isFinite(f.spread) ? f.spread : 0;
+      return { f, lo: ci ? ci.lo : f.p50 * (1 - sp), hi: ci ? ci.hi : f.p50 * (1 + sp) };
+    })
+    .map(({ f, lo, hi }) => ({
       degree: f.degree,
       ns: f.p50,
-      lo: f.p50 * (1 - (Number.isFinite(f.spread) ? f.spread : 0)),
-      hi: f.p50 * (1 + (Number.isFinite(f.spread) ? f.spread : 0)),
+      lo,
+      hi,
       variant: f.variant,
       providers: f.synthetic ? "with synthetic" : "real only",
     }));
@@ -229,9 +235,80 @@ export const FIXED_PATHS = [
   "e2e",
 ];
 
+/**
+ * The headline as a chart: per engine (one panel each, one shared y scale so the panels compare),
+ * each variant's ratio to ops-table against the number of providers on the dispatch floor (the
+ * sweep where the floor was not measured), with its 95% interval as a bar, and a line at 1:
+ * below it the variant is faster.
+ */
+export function headlineSpec(cs: readonly ComparisonRecord[]): Spec | null {
+  const values = cs
+    .filter((c) => c.engine !== "native" && c.degree && (c.path === FLOOR_PATH || c.path === "dispatch"))
+    .filter(
+      (c, _, all) =>
+        c.path === FLOOR_PATH || !all.some((x) => x.engine === c.engine && x.path === FLOOR_PATH),
+    )
+    .map((c) => ({
+      engine: c.engine === "node" ? "V8 (Node)" : "JavaScriptCore (Bun)",
+      degree: c.degree,
+      ratio: c.ratio.estimate,
+      lo: c.ratio.lo,
+      hi: c.ratio.hi,
+      variant: c.variant,
+    }));
+  if (!values.length) return null;
+  const x = {
+    field: "degree",
+    type: "quantitative",
+    scale: { type: "log", base: 2 },
+    title: "providers behind the call site",
+  };
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: "variant / ops-table on the dispatch floor, 95% intervals (below 1: faster than ops-table)",
+    data: { values },
+    facet: { column: { field: "engine", type: "nominal", title: null } },
+    spec: {
+      width: 300,
+      height: 240,
+      layer: [
+        { mark: { type: "rule", color: "#444", strokeDash: [4, 3] }, encoding: { y: { datum: 1 } } },
+        {
+          mark: { type: "rule", strokeWidth: 2 },
+          encoding: {
+            x,
+            y: { field: "lo", type: "quantitative" },
+            y2: { field: "hi" },
+            color: { field: "variant", type: "nominal" },
+          },
+        },
+        {
+          mark: { type: "point", filled: true, size: 50 },
+          encoding: {
+            x,
+            y: {
+              field: "ratio",
+              type: "quantitative",
+              title: "time / ops-table's time",
+              scale: { zero: false },
+            },
+            color: { field: "variant", type: "nominal" },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: "shared" } },
+  };
+}
+
 /** Renders every chart; returns file name -> SVG text. */
-export async function renderCharts(figs: readonly Figure[]): Promise<Map<string, string>> {
+export async function renderCharts(
+  figs: readonly Figure[],
+  cs: readonly ComparisonRecord[] = [],
+): Promise<Map<string, string>> {
   const out = new Map<string, string>();
+  const h = headlineSpec(cs);
+  if (h) out.set("headline.svg", await renderSvg(h));
   for (const engine of [...new Set(figs.map((f) => f.engine))].sort()) {
     const s = sweepSpec(figs, engine);
     if (s) out.set(`${engine}-dispatch.svg`, await renderSvg(s));
@@ -362,7 +439,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     ...aaLines(r).map((l) => `${l}\n`),
     `${targetLine(r)}\n`,
     ...fastPathLine(r).map((l) => `${l}\n`),
-    `Run ${r.startedAt} → ${r.finishedAt} (${r.durationS} s), \`${r.command}\`, seed ${r.seed}, ${r.launchesRun} launch${r.launchesRun === 1 ? "" : "es"} (${r.launches} planned) of one process per variant, ${r.burstMs} ms bursts in ABBA/BAAB quartets, budget ${r.budgetS} s.`,
+    `Run ${r.startedAt} → ${r.finishedAt} (${r.durationS} s), \`${r.command}\`, seed ${r.seed}, ${r.launchesRun} launch${r.launchesRun === 1 ? "" : "es"} (${r.launches} planned) of one process per variant, ${r.burstMs} ms bursts, each round a palindrome over every process (A V1 V2 V2 V1 A, order shuffled), budget ${r.budgetS} s.`,
     "",
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} (${m.arch}); load average ${m.loadavgStart.join(" / ")} at the start, ${m.loadavgEnd.join(" / ")} at the end.`,
     `Runtimes: Bun ${r.runtime.bun} (WebKit ${r.runtime.webkit.slice(0, 12)}), Node ${r.runtime.node} (V8 ${r.runtime.v8}). Versions: ${Object.entries(
@@ -385,7 +462,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     r.failures.length ? `## FAILED\n\n${r.failures.map((f) => `- ${f}`).join("\n")}\n` : "",
     "## Verdict",
     "",
-    `Each cell: the variant's time over ops-table's, the median of per-pair ratios of adjacent bursts (a pair sees one machine state), with its 95% interval (launch-level corrected: the variance between launches pooled over the engine's cells, bench/lib/stats.ts). "faster"/"slower" only when the interval excludes 1 and the effect is at least 2%; otherwise ≈. \`*\`: the half-width is above the ±${(r.targets.target * 100).toFixed(1)}% target. ${AA_VARIANT} is a second, separately linked ops-table (the A/A calibration): any call there is a false call. (s): synthetic providers live.`,
+    `Each cell: the variant's time over ops-table's, the median of per-round pair ratios (each process's two bursts of a round placed symmetrically, so drift cancels; the round lasts a few ms, so both see one machine state), with its 95% interval (launch-level corrected: the variance between launches pooled over the engine's cells, bench/lib/stats.ts). "faster"/"slower" only when the interval excludes 1 and the effect is at least 2%; otherwise ≈. \`*\`: the half-width is above the ±${(r.targets.target * 100).toFixed(1)}% target. ${AA_VARIANT} is a second, separately linked ops-table (the A/A calibration): any call there is a false call. (s): synthetic providers live.`,
     "",
     comparisonTable(r.comparisons),
     "",
