@@ -76,10 +76,11 @@ export const NATIVE_SHARE_S: Record<Mode, number> = { quick: 35, default: 90, fu
 export const LAUNCHES: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
 /** Burst length, warm-up and mitata calibration per bench per process, ms. */
 const BURST_MS: Record<Mode, number> = { quick: 1, default: 2, full: 2 };
-const WARMUP_MS: Record<Mode, number> = { quick: 15, default: 40, full: 100 };
-const CALIBRATE_MS: Record<Mode, number> = { quick: 8, default: 20, full: 40 };
+/** Warm-up in CPU ms per bench and process: JSC's FTL waits for ~64k calls (tooling-notes 5). */
+const WARMUP_MS: Record<Mode, number> = { quick: 40, default: 100, full: 200 };
+const CALIBRATE_MS: Record<Mode, number> = { quick: 2, default: 5, full: 10 };
 /** Rounds every block gets in every launch, whatever the budget: every cell has an interval. */
-const MIN_ROUNDS = 3;
+const MIN_ROUNDS = 6;
 
 export interface Options {
   mode: Mode;
@@ -136,7 +137,7 @@ export const BENCH_COMMAND = {
       listFlag(VARIANTS),
       {
         default: null,
-        defaultText: "all; --quick leaves out icall-pgo",
+        defaultText: "all; --quick: if-chain only",
         metavar: "list",
         example: "if-chain",
       },
@@ -184,7 +185,7 @@ export const BENCH_COMMAND = {
       example: "out.json",
     }),
     noPgo: flag.bool("leave out icall-pgo"),
-    noSynthetic: flag.bool("leave out the degrees that need synthetic providers"),
+    noSynthetic: flag.bool("leave out the sweep degrees that need synthetic providers (--quick always does)"),
     noFloor: flag.bool("leave out the dispatch floor"),
     name: flag.custom<string | null>("report file name instead of the start time", nameFlag, {
       default: null,
@@ -214,7 +215,9 @@ export function parseArgs(argv: readonly string[]): Options & { help: boolean } 
   const v = p.values;
   if (v.quick && v.full) throw new UsageError("--quick and --full exclude each other");
   const mode: Mode = v.quick ? "quick" : v.full ? "full" : "default";
-  let variants: string[] = v.variant ?? VARIANTS.filter((x) => mode !== "quick" || x !== "icall-pgo");
+  // --quick: the headline's question only (if-chain against ops-table, and the A/A twin).
+  let variants: string[] =
+    v.variant ?? VARIANTS.filter((x) => mode !== "quick" || x === "ops-table" || x === "if-chain");
   if (v.noPgo) variants = variants.filter((x) => x !== "icall-pgo");
   if (!variants.includes(BASELINE)) variants = [BASELINE, ...variants];
   return {
@@ -229,7 +232,8 @@ export function parseArgs(argv: readonly string[]): Options & { help: boolean } 
     budgetS: v.budget || BUDGET_S[mode],
     seed: v.seed,
     json: v.json ?? null,
-    synthetic: !v.noSynthetic,
+    // --quick leaves out the synthetic sweep degrees (6-16): the dispatch floor covers 1-16.
+    synthetic: !v.noSynthetic && mode !== "quick",
     floor: !v.noFloor,
     name: v.name,
     overwrite: v.overwrite,
@@ -316,6 +320,8 @@ export async function bundle(
     format: "esm",
     conditions,
     minify: false, // minifying invites constant folding the benches are written to avoid
+    // Node has no import.meta.dir (Bun's); the shared CLI layer reads it for the repo root.
+    define: target === "node" ? { "import.meta.dir": JSON.stringify(join(ROOT, "cli")) } : {},
     plugins: redirect
       ? [
           {
@@ -690,9 +696,6 @@ async function measureAll(
           const b = blocks[bi];
           const here = b.keys.length * st.variants.length;
           const rest = blocks.slice(bi).reduce((a, x) => a + x.keys.length * st!.variants.length, 0);
-          const sliceEnd =
-            Date.now() +
-            Math.max(0, deadline - Date.now()) * (here / Math.max(1, rest + laterScopes + laterLaunches));
           const tPrep = Date.now();
           await Promise.all(
             [...children.values()].map((c) =>
@@ -717,6 +720,11 @@ async function measureAll(
                 flags.set(id, { ...flags.get(id), optimisedOut: true });
               }
           const tRounds = Date.now();
+          // This block's share of what is left, taken after its warm-up and calibration (those
+          // are paid for by the blocks after it, which get a share of a shorter remainder).
+          const sliceEnd =
+            tRounds +
+            Math.max(0, deadline - tRounds) * (here / Math.max(1, rest + laterScopes + laterLaunches));
           let rounds = 0;
           for (;;) {
             await runRound(burster, planRound(b.keys, st.variants, rand), scope, launch, samples);

@@ -362,7 +362,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     ...aaLines(r).map((l) => `${l}\n`),
     `${targetLine(r)}\n`,
     ...fastPathLine(r).map((l) => `${l}\n`),
-    `Run ${r.startedAt} → ${r.finishedAt} (${r.durationS} s), \`${r.command}\`, seed ${r.seed}, ${r.launchesRun} launch${r.launchesRun === 1 ? "" : "es"} (${r.launches} planned) of one process per variant, ${r.burstMs} ms bursts in ABBA/BAAB quartets, budget ${r.budgetS} s.`,
+    `Run ${r.startedAt} → ${r.finishedAt} (${r.durationS} s), \`${r.command}\`, seed ${r.seed}, ${r.launchesRun} launch${r.launchesRun === 1 ? "" : "es"} (${r.launches} planned) of one process per variant, ${r.burstMs} ms bursts, each round a palindrome over every process (A V1 V2 V2 V1 A, order shuffled), budget ${r.budgetS} s.`,
     "",
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os} (${m.arch}); load average ${m.loadavgStart.join(" / ")} at the start, ${m.loadavgEnd.join(" / ")} at the end.`,
     `Runtimes: Bun ${r.runtime.bun} (WebKit ${r.runtime.webkit.slice(0, 12)}), Node ${r.runtime.node} (V8 ${r.runtime.v8}). Versions: ${Object.entries(
@@ -385,7 +385,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     r.failures.length ? `## FAILED\n\n${r.failures.map((f) => `- ${f}`).join("\n")}\n` : "",
     "## Verdict",
     "",
-    `Each cell: the variant's time over ops-table's, the median of per-pair ratios of adjacent bursts (a pair sees one machine state), with its 95% interval (launch-level corrected: the variance between launches pooled over the engine's cells, bench/lib/stats.ts). "faster"/"slower" only when the interval excludes 1 and the effect is at least 2%; otherwise ≈. \`*\`: the half-width is above the ±${(r.targets.target * 100).toFixed(1)}% target. ${AA_VARIANT} is a second, separately linked ops-table (the A/A calibration): any call there is a false call. (s): synthetic providers live.`,
+    `Each cell: the variant's time over ops-table's, the median of per-round pair ratios (each process's two bursts of a round placed symmetrically, so drift cancels; the round lasts a few ms, so both see one machine state), with its 95% interval (launch-level corrected: the variance between launches pooled over the engine's cells, bench/lib/stats.ts). "faster"/"slower" only when the interval excludes 1 and the effect is at least 2%; otherwise ≈. \`*\`: the half-width is above the ±${(r.targets.target * 100).toFixed(1)}% target. ${AA_VARIANT} is a second, separately linked ops-table (the A/A calibration): any call there is a false call. (s): synthetic providers live.`,
     "",
     comparisonTable(r.comparisons),
     "",

@@ -127,7 +127,7 @@ describe("paired schedule", () => {
     const aaCalls: string[] = [];
     let detected = 0;
     let cells = 0;
-    for (const seed of [1, 2, 3]) {
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
       const { comparisons } = await simulate(seed, 3, 15, 0.015);
       for (const c of comparisons) {
         if (c.aa) aaCalls.push(c.call);

@@ -3,8 +3,9 @@
  * every bench of its provider set, linked to its own dispatcher, answering the runner's commands
  * one JSON line at a time on stdin/stdout (logs go to stderr, stdout carries only replies).
  *
- *   {"op":"warmup","keys":[...],"warmupMs":15}       run each bench's body for that long (the
- *       runner warms every process of a block at once: only the JIT tiers care)
+ *   {"op":"warmup","keys":[...],"warmupMs":40}       run each bench's body for that much CPU
+ *       time (the runner warms every process of a block at once: only the JIT tiers care, and
+ *       they count executions, not wall time)
  *   {"op":"prepare","keys":[...],"calibrateMs":10,"burstMs":1}
  *       calibrate each bench with mitata (`measure`: its timer and sampling, the computed
  *       parameters, `do_not_optimize` in the bench bodies; no forced GC, which costs more than
@@ -99,7 +100,7 @@ export class Server {
   async handle(cmd: Command): Promise<unknown> {
     switch (cmd.op) {
       case "warmup": {
-        for (const key of cmd.keys) warmup(this.def(key).gen, cmd.warmupMs * 1e6);
+        for (const key of cmd.keys) warmup(this.def(key).gen, cmd.warmupMs * 1e6, true);
         return { warm: cmd.keys.length };
       }
       case "prepare": {

@@ -186,23 +186,34 @@ export function launchSummary(
   return { medians, within, tau2, df: L - 1 };
 }
 
-/** Between-launch variance pooled over cells, weighted by each cell's degrees of freedom. */
+/** Between-launch variance pooled over cells, and the degrees of freedom of the cells pooled. */
 export interface PooledLaunchVariance {
   tau2: number;
   df: number;
 }
 
-export function poolLaunchVariance(
-  cells: readonly Pick<LaunchSummary, "tau2" | "df">[],
-): PooledLaunchVariance {
+export function poolLaunchVariance(cells: readonly LaunchSummary[]): PooledLaunchVariance {
+  // Method of moments with the cells' launch-median variances winsorized at WINSOR x their
+  // median: a few cells whose launches disagree wildly (the allocation baselines, at the mercy
+  // of the collector) would otherwise set every cell's interval. Those cells keep their own,
+  // larger estimate through the shrinkage in launchCorrectedCI. With homogeneous cells the cap
+  // is almost never reached (chi²(1) beyond 9 x its median: 4%), so the pool stays unbiased there.
+  const withDf = cells.filter((c) => c.df > 0);
+  const df = withDf.reduce((n, c) => n + c.df, 0);
+  if (!withDf.length) return { tau2: 0, df: 0 };
+  const s2 = withDf.map((c) => sampleVariance(c.medians));
+  const cap = WINSOR * median(s2);
   let num = 0;
-  let df = 0;
-  for (const c of cells) {
-    num += c.tau2 * c.df;
-    df += c.df;
-  }
-  return { tau2: df > 0 ? num / df : 0, df };
+  let within = 0;
+  withDf.forEach((c, i) => {
+    num += Math.min(s2[i], cap) * c.df;
+    within += (c.within.reduce((a, x) => a + x, 0) / c.within.length) * c.df;
+  });
+  return { tau2: Math.max(0, (num - within) / df), df };
 }
+
+/** Cap of a cell's launch-median variance in the pool, in multiples of the cells' median. */
+export const WINSOR = 9;
 
 /** How many launches' worth of weight the pooled tau² carries against a cell's own estimate. */
 export const POOL_WEIGHT = 6;
