@@ -58,6 +58,16 @@ const PATH_ORDER = [
   "page_pool03_slow",
 ];
 
+/** The per-path charts in this order (the kernel's paths first); other units follow. */
+const UNIT_ORDER = [
+  "ns per element",
+  "ns per alloc + release",
+  "ns per buffer",
+  "ns per packet",
+  "ns per allocation",
+  "cycles per alloc + release",
+];
+
 /** Fixed colours, so a variant looks the same in every chart; the A/A twin and the direct call grey. */
 const KNOWN_COLOURS: ReadonlyArray<[string, string]> = [
   [BASELINE, "#4c78a8"],
@@ -553,7 +563,12 @@ export function reportSpecs(r: Pick<ResultsFile, "comparisons" | "figures" | "na
     ["Line: median, band: 95% interval. Panels share one scale: the flavours' cost multipliers show."],
   );
   const paths = pathRows(r.figures, r.native?.figures ?? []);
-  for (const unit of [...new Set(paths.map((p) => p.unit))]) {
+  const unitRank = (u: string) => {
+    const i = UNIT_ORDER.indexOf(u);
+    return i < 0 ? UNIT_ORDER.length : i;
+  };
+  const units = [...new Set(paths.map((p) => p.unit))].sort((a, b) => unitRank(a) - unitRank(b));
+  for (const unit of units) {
     const s = pathsSpec(paths.filter((p) => p.unit === unit));
     if (s) out.push({ name: `paths-${slug(unit)}`, spec: s });
   }
