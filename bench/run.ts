@@ -46,7 +46,7 @@ import type { Mode } from "./lib/harness.ts";
 import { accounting, failures } from "./lib/merge.ts";
 import { ServingChild } from "./lib/proc.ts";
 import { markdownReport, terminalSummary } from "./lib/report.ts";
-import { mulberry32 } from "./lib/rng.ts";
+import { mulberry32, shuffle } from "./lib/rng.ts";
 import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } from "./lib/schedule.ts";
 import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta, Calibration } from "./lib/serve.ts";
@@ -74,7 +74,7 @@ const FLOOR_PROVIDERS = 16;
 /** Whole-run budgets, seconds (the native leg's share included), and the native leg's share. */
 export const BUDGET_S: Record<Mode, number> = { quick: 105, default: 540, full: 1680 };
 export const NATIVE_SHARE_S: Record<Mode, number> = { quick: 35, default: 90, full: 240 };
-export const LAUNCHES: Record<Mode, number> = { quick: 2, default: 3, full: 5 };
+export const LAUNCHES: Record<Mode, number> = { quick: 3, default: 4, full: 6 };
 /** Burst length, warm-up and mitata calibration per bench per process, ms. */
 const BURST_MS: Record<Mode, number> = { quick: 1, default: 2, full: 2 };
 /** Warm-up in CPU ms per bench and process: JSC's FTL waits for ~64k calls (tooling-notes 5). */
@@ -122,10 +122,10 @@ export const BENCH_COMMAND = {
     "Paired, interleaved measurement of every dispatcher variant against ops-table (and an A/A twin of ops-table) on Bun and Node, and the native C leg when a C compiler is found.",
   flags: {
     quick: flag.bool(
-      `2 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
+      `3 launches, 1 ms bursts, budget ${BUDGET_S.quick} s including the native leg's ${NATIVE_SHARE_S.quick} s`,
     ),
     full: flag.bool(
-      `5 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 3 launches, ${BUDGET_S.default} s)`,
+      `6 launches, every degree 1-16, budget ${BUDGET_S.full} s (the default mode: 4 launches, ${BUDGET_S.default} s)`,
     ),
     engine: flag.custom<string[] | null>("engines to measure", listFlag(ENGINES), {
       default: null,
@@ -157,7 +157,7 @@ export const BENCH_COMMAND = {
     ),
     launches: flag.int("fresh processes per comparison", {
       default: 0,
-      defaultText: "quick 2, default 3, full 5",
+      defaultText: "quick 3, default 4, full 6",
       min: 1,
       max: 20,
     }),
@@ -603,7 +603,9 @@ async function measureAll(
   const maxLaunches = Math.max(o.launches, 2 * o.launches);
   for (let launch = 0; launch < maxLaunches && !stop.requested; launch++) {
     const extra = launch >= o.launches;
-    let todo = [...byScope.keys()];
+    // Scopes in a fresh random order each launch, so no engine or set is always measured last
+    // (with the least of the launch's share left).
+    let todo = shuffle([...byScope.keys()], rand);
     if (extra) {
       const unmet = dispatchUnmet();
       const avg = launchTimes.reduce((a, x) => a + x, 0) / Math.max(1, launchTimes.length);
@@ -615,6 +617,9 @@ async function measureAll(
       );
     } else log(`launch ${launch + 1}/${o.launches}`);
     const tLaunch = Date.now();
+    // This launch's share of the time left: its own fixed costs (starting processes, warm-up,
+    // mitata's calibration in the first launch) come out of its share, not the next launch's.
+    const launchDeadline = tLaunch + Math.max(0, deadline - tLaunch) / Math.max(1, o.launches - launch);
     for (let si = 0; si < todo.length && !stop.requested; si++) {
       const scope = todo[si];
       const [engine, set] = scope.split("|");
@@ -682,17 +687,13 @@ async function measureAll(
             ),
           );
         }
-        // Weight of the remaining planned work, in cells: this scope's blocks from here on, the
-        // launch's remaining scopes, and the planned launches after this one.
+        // Weight of the launch's remaining work, in cells: this scope's blocks from here on and the
+        // launch's remaining scopes (an unseen scope counts as big as this one).
         const cellsOf = (s: ScopeState | undefined, n: number) =>
           s ? [...s.metas.keys()].length * s.variants.length : n;
         const laterScopes = todo
           .slice(si + 1)
           .reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
-        const laterLaunches = extra
-          ? 0
-          : (o.launches - launch - 1) *
-            [...byScope.keys()].reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
         for (let bi = 0; bi < blocks.length && !stop.requested; bi++) {
           const b = blocks[bi];
           const here = b.keys.length * st.variants.length;
@@ -724,8 +725,7 @@ async function measureAll(
           // This block's share of what is left, taken after its warm-up and calibration (those
           // are paid for by the blocks after it, which get a share of a shorter remainder).
           const sliceEnd =
-            tRounds +
-            Math.max(0, deadline - tRounds) * (here / Math.max(1, rest + laterScopes + laterLaunches));
+            tRounds + Math.max(0, launchDeadline - tRounds) * (here / Math.max(1, rest + laterScopes));
           let rounds = 0;
           for (;;) {
             await runRound(burster, planRound(b.keys, st.variants, rand), scope, launch, samples);

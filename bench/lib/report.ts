@@ -62,11 +62,17 @@ function degreeSpec(
 ): Spec | null {
   const values = figs
     .filter((f) => f.engine === engine && f.path === path && f.errors.length === 0)
-    .map((f) => ({
+    .map((f) => {
+      // The figure's 95% interval where it has one (schema v2), else the spread of processes.
+      const ci = (f as Figure & { ci?: { lo: number; hi: number } }).ci;
+      const sp = Number.isFinite(f.spread) ? f.spread : 0;
+      return { f, lo: ci ? ci.lo : f.p50 * (1 - sp), hi: ci ? ci.hi : f.p50 * (1 + sp) };
+    })
+    .map(({ f, lo, hi }) => ({
       degree: f.degree,
       ns: f.p50,
-      lo: f.p50 * (1 - (Number.isFinite(f.spread) ? f.spread : 0)),
-      hi: f.p50 * (1 + (Number.isFinite(f.spread) ? f.spread : 0)),
+      lo,
+      hi,
       variant: f.variant,
       providers: f.synthetic ? "with synthetic" : "real only",
     }));

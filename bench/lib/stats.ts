@@ -18,7 +18,14 @@
  */
 
 import jstat from "jstat";
-import { median, probit, quantileSorted, sampleVariance, sampleWithReplacement } from "simple-statistics";
+import {
+  median,
+  medianAbsoluteDeviation,
+  probit,
+  quantileSorted,
+  sampleVariance,
+  sampleWithReplacement,
+} from "simple-statistics";
 import { mulberry32 } from "./rng.ts";
 
 export interface RatioCI {
@@ -178,7 +185,11 @@ export function launchSummary(
       continue;
     }
     for (let b = 0; b < resamples; b++) boot[b] = median(sampleWithReplacement(launch, launch.length, rand));
-    within.push(sampleVariance(boot));
+    // With a handful of pairs the bootstrap of a median takes few distinct values and understates
+    // its variance; the large-sample variance of a median, (pi/2) sigma² / n with sigma from the
+    // MAD, is the floor.
+    const sigma = 1.4826 * medianAbsoluteDeviation(launch);
+    within.push(Math.max(sampleVariance(boot), ((Math.PI / 2) * (sigma * sigma)) / launch.length));
   }
   const L = medians.length;
   const meanWithin = within.reduce((s, x) => s + x, 0) / L;
@@ -193,23 +204,24 @@ export interface PooledLaunchVariance {
 }
 
 export function poolLaunchVariance(cells: readonly LaunchSummary[]): PooledLaunchVariance {
-  // Method of moments with the cells' launch-median variances winsorized at WINSOR x their
-  // median: a few cells whose launches disagree wildly (the allocation baselines, at the mercy
-  // of the collector) would otherwise set every cell's interval. Those cells keep their own,
+  // Method of moments: each cell's sample variance of its launch medians less its own mean
+  // within-launch variance estimates tau² (unbiased, so negative values are kept), averaged with
+  // weights df. A few cells whose launches disagree wildly (the allocation baselines, at the
+  // mercy of the collector) would set every cell's interval, so each cell's contribution is
+  // capped at WINSOR x the cells' median launch-median variance; those cells keep their own,
   // larger estimate through the shrinkage in launchCorrectedCI. With homogeneous cells the cap
-  // is almost never reached (chi²(1) beyond 9 x its median: 4%), so the pool stays unbiased there.
+  // is almost never reached (chi²(1) beyond 9 x its median: 4%).
   const withDf = cells.filter((c) => c.df > 0);
   const df = withDf.reduce((n, c) => n + c.df, 0);
   if (!withDf.length) return { tau2: 0, df: 0 };
   const s2 = withDf.map((c) => sampleVariance(c.medians));
   const cap = WINSOR * median(s2);
   let num = 0;
-  let within = 0;
   withDf.forEach((c, i) => {
-    num += Math.min(s2[i], cap) * c.df;
-    within += (c.within.reduce((a, x) => a + x, 0) / c.within.length) * c.df;
+    const w = c.within.reduce((a, x) => a + x, 0) / c.within.length;
+    num += Math.min(s2[i] - w, cap) * c.df;
   });
-  return { tau2: Math.max(0, (num - within) / df), df };
+  return { tau2: Math.max(0, num / df), df };
 }
 
 /** Cap of a cell's launch-median variance in the pool, in multiples of the cells' median. */
@@ -248,14 +260,27 @@ export function launchCorrectedCI(
   // Never below the pooled figure: a cell whose own two or three launches happen to agree is not
   // evidence that its launches vary less than every other cell's (that would under-cover: 7.5%
   // false calls at 95% on the synthetic A/A test without the floor).
-  const shrunk = s.df + w > 0 ? (s.df * s.tau2 + w * (opts.pooled?.tau2 ?? 0)) / (s.df + w) : 0;
-  const tau2 = Math.max(shrunk, opts.pooled?.tau2 ?? 0);
+  const pooledTau2 = opts.pooled?.tau2 ?? 0;
+  const shrunk = s.df + w > 0 ? (s.df * s.tau2 + w * pooledTau2) / (s.df + w) : 0;
+  let tau2 = Math.max(shrunk, pooledTau2);
+  let dfTau = s.df + w;
+  // A cell whose own launches disagree far more than the pool allows (an F test at 95%: the JIT
+  // compiled one process's bench differently, 3x apart in one quick run on this VM) is not like
+  // the others: its own estimate and its own degrees of freedom stand, however few.
+  const meanWithin0 = s.within.reduce((a, x) => a + x, 0) / L;
+  if (
+    s.df > 0 &&
+    w > 0 &&
+    s.tau2 + meanWithin0 > jstat.centralF.inv(0.95, s.df, w) * (pooledTau2 + meanWithin0)
+  ) {
+    tau2 = s.tau2;
+    dfTau = s.df;
+  }
   const meanWithin = s.within.reduce((a, x) => a + x, 0) / L;
   const se = Math.sqrt((tau2 + meanWithin) / L);
   const m = s.medians.reduce((a, x) => a + x, 0) / L;
   // Student-t with Welch-Satterthwaite degrees of freedom: the launch term rests on the cell's df
   // plus the pooled figure's weight, the within term on the pairs.
-  const dfTau = s.df + w;
   const dfWithin = Math.max(1, pairs - L);
   const dfEff =
     tau2 + meanWithin > 0
