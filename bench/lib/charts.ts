@@ -17,7 +17,7 @@ import { Resvg } from "@resvg/resvg-js";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 import { FLAVOUR_ORDER } from "../native/chart.ts";
-import { FLOOR_PATH as NATIVE_FLOOR_PATH, type NativeFigure } from "../native/leg.ts";
+import { FLOOR_PATH as NATIVE_FLOOR_PATH, PATHS as NATIVE_PATHS, type NativeFigure } from "../native/leg.ts";
 import { AA_VARIANT, BASELINE, type ComparisonRecord } from "./comparison.ts";
 import type { LevelFigure } from "./schedule.ts";
 import type { ResultsFile } from "./schema.ts";
@@ -38,24 +38,27 @@ const PATH_TITLES: Record<string, string> = {
 };
 const pathTitle = (p: string) => PATH_TITLES[p] ?? p;
 
-/** Bars of the per-path charts in this order; paths not listed follow, sorted. */
-const PATH_ORDER = [
-  "baseline:loop",
+/** The JS legs' fixed paths (not swept over degree), in the order the report shows them. */
+export const FIXED_PATHS = [
   "baseline:stack",
   "fast",
   "ring",
   "slow",
   "baseline:direct",
   "provider-slow",
-  "baseline:arraybuffer",
-  "baseline:buffer",
   "return:copy",
   "return:zcrx",
   "return:devmem",
   "e2e",
-  "page_pool01_fast_path",
-  "page_pool02_ptr_ring",
-  "page_pool03_slow",
+];
+
+/** Bars of the per-path charts in this order (each chart is one unit); paths not listed follow, sorted. */
+const PATH_ORDER = [
+  ...FIXED_PATHS,
+  "baseline:loop",
+  "baseline:arraybuffer",
+  "baseline:buffer",
+  ...NATIVE_PATHS,
 ];
 
 /** The per-path charts in this order (the kernel's paths first); other units follow. */

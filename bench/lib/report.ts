@@ -3,7 +3,7 @@
  * the SVG), and the terminal tables. Formatting only; the numbers come
  * from lib/merge.ts.
  */
-import { chartMarkdown, RATIO_CHART, renderSvg } from "./charts.ts";
+import { chartMarkdown, FIXED_PATHS, RATIO_CHART, renderSvg } from "./charts.ts";
 import { AA_VARIANT, type ComparisonRecord } from "./comparison.ts";
 import {
   type AccountingRow,
@@ -215,18 +215,7 @@ export function figuresTable(figs: readonly Figure[]): string {
   return [head, ...body].join("\n");
 }
 
-export const FIXED_PATHS = [
-  "baseline:stack",
-  "fast",
-  "ring",
-  "slow",
-  "baseline:direct",
-  "provider-slow",
-  "return:copy",
-  "return:zcrx",
-  "return:devmem",
-  "e2e",
-];
+export { FIXED_PATHS };
 
 /** Renders every chart; returns file name -> SVG text. */
 export async function renderCharts(figs: readonly Figure[]): Promise<Map<string, string>> {
