@@ -434,8 +434,33 @@ async function build(o: Options, log: (s: string) => void) {
     scenarios: string;
   }> = [];
   const realScenarios = "baselines,paths,dispatch-sweep,return-paths,e2e-napi";
-  if (setWanted(o.filter, [], ["."])) {
-    // (the real set's ids are many; the child filters them, and a set whose children match nothing is dropped)
+  const realIds = [
+    ...["loop", "stack", "direct-call", "arraybuffer", "buffer"].map((x) => `baselines/${x}`),
+    ...["fast", "ring", "slow", "provider-slow"].map((x) => `paths/${x}`),
+    ...realDegrees.map((d) => `dispatch-sweep/sweep-${d}`),
+    ...["copy", "zcrx", "devmem"].map((x) => `return-paths/${x}`),
+    "e2e-napi/e2e",
+  ];
+  const realPaths = [
+    "baseline:loop",
+    "baseline:stack",
+    "baseline:direct",
+    "baseline:arraybuffer",
+    "baseline:buffer",
+  ];
+  realPaths.push(
+    "fast",
+    "ring",
+    "slow",
+    "provider-slow",
+    "dispatch",
+    "return:copy",
+    "return:zcrx",
+    "return:devmem",
+    "e2e",
+  );
+  if (setWanted(o.filter, realIds, realPaths)) {
+    // (the child filters the benches themselves; a set whose children match nothing is dropped)
     sets.push({
       set: "real",
       degrees: realDegrees,
