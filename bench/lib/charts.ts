@@ -340,7 +340,7 @@ export function levelSpec(rows: readonly LevelRow[], title: string, subtitle: st
       encoding: { x, color },
       layer: [
         {
-          mark: { type: "area", opacity: 0.22, line: false, clip: true },
+          mark: { type: "area", opacity: 0.18, line: false, clip: true },
           encoding: {
             y: { field: "lo", type: "quantitative" },
             y2: { field: "hi" },

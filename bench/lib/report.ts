@@ -1,7 +1,6 @@
 /**
  * The written report: a markdown file embedding the charts of lib/charts.ts (PNG, with a link to
- * the SVG), and the terminal tables. Formatting only; the numbers come
- * from lib/merge.ts.
+ * the SVG), and the terminal tables. Formatting only; the numbers come from lib/merge.ts.
  */
 import { chartMarkdown, FIXED_PATHS, RATIO_CHART, renderSvg } from "./charts.ts";
 import { AA_VARIANT, type ComparisonRecord } from "./comparison.ts";
