@@ -161,6 +161,8 @@ export function valueDomain(
   const lo = Math.max(Math.min(...rows.map((r) => r.lo), ...inc), bottom / REACH);
   return { domain: [lo, hi], cut: rows.some((r) => r.hi > hi || r.lo < lo) };
 }
+/** Room above the highest figure, so a line at the top does not run along the frame. */
+const HEADROOM = 1.04;
 const CUT_NOTE = "Intervals reaching past the frame are cut there (a noisy launch).";
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +311,8 @@ export function levelSpec(rows: readonly LevelRow[], title: string, subtitle: st
     scale: { type: "log", base: 2, domain: [degrees[0], degrees.at(-1)!], nice: false },
     axis: { values: degrees, format: "d", labelAngle: 0, grid: false },
   };
-  const { domain, cut } = valueDomain(good, { zero: true });
+  const { domain: d, cut } = valueDomain(good, { zero: true });
+  const domain = [0, d[1] * HEADROOM];
   // The legend's symbols come from the first layer (the pale band): show them solid.
   const color = {
     field: "variant",
@@ -443,7 +446,8 @@ export function pathsSpec(rows: readonly PathRow[]): Spec | null {
   const y = { field: "bench", type: "nominal", sort: benches, title: null, axis: { labelLimit: 260 } };
   const yOffset = { field: "variant", type: "nominal", sort: colour.domain };
   const step = Math.max(8, Math.min(14, 42 / colour.domain.length));
-  const { domain, cut } = valueDomain(good, { zero: true });
+  const { domain: d, cut } = valueDomain(good, { zero: true });
+  const domain = [0, d[1] * HEADROOM];
   return topLevel(
     `Fixed paths, ${unit}`,
     ["Bar: median; black bar: its 95% interval. Panels share one scale.", ...(cut ? [CUT_NOTE] : [])],
