@@ -51,6 +51,13 @@ import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } 
 import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta, Calibration } from "./lib/serve.ts";
 import {
+  callOf,
+  launchCorrectedCI,
+  launchSummary,
+  type PooledLaunchVariance,
+  poolLaunchVariance,
+} from "./lib/stats.ts";
+import {
   BENCH_DIR,
   dispatchFile,
   emitSet,
@@ -554,7 +561,7 @@ async function build(o: Options, log: (s: string) => void) {
       ];
       if (o.filter) common.push("--filter", o.filter);
       const env = { BENCH_DEGREES: s.degrees.join(",") || "0" };
-      const file = label.replace("#", "-2").replace(/[^A-Za-z0-9-]/g, "");
+      const file = label.replace("#", "-").replace(/[^A-Za-z0-9-]/g, "");
       for (const engine of jsEngines) {
         let cmd: string[];
         if (engine === "bun") {
@@ -651,7 +658,9 @@ async function measureAll(
       const group = byScope.get(scope)!;
       const children = new Map<string, ServingChild>();
       try {
-        for (const p of group) {
+        // Start (and warm, and calibrate) the processes in a fresh order each launch, so no role
+        // (ops-table, a variant, the twin) is always first to the CPU.
+        for (const p of shuffle([...group], rand)) {
           const c = new ServingChild(`${engine} ${set} ${p.variant}`, p.cmd, {
             cwd: ROOT,
             env: { ...process.env, ...p.env, NO_COLOR: "1" },
@@ -875,6 +884,39 @@ export function derive(
   };
 }
 
+/**
+ * The JS legs' intervals and calls again from their stored pair ratios, with the current
+ * statistics (the between-launch variance pooled per engine and provider set, as measured runs
+ * do); native records are the native leg's and stay as they are.
+ */
+export function recomputeComparisons(
+  cs: readonly ComparisonRecord[],
+  target: number,
+  seed: number,
+): ComparisonRecord[] {
+  const pools = new Map<string, PooledLaunchVariance>();
+  const scopeOf = (c: ComparisonRecord) => `${c.engine}|${c.set ?? ""}`;
+  for (const scope of new Set(cs.filter((c) => c.groups?.length && c.engine !== "native").map(scopeOf)))
+    pools.set(
+      scope,
+      poolLaunchVariance(
+        cs
+          .filter((c) => scopeOf(c) === scope && c.groups?.length)
+          .map((c, i) => launchSummary(c.groups!, seed + i, 150)),
+      ),
+    );
+  let n = 0;
+  return cs.map((c) => {
+    if (c.engine === "native" || !c.groups?.length) return c;
+    const ratio = launchCorrectedCI(c.groups, {
+      pooled: pools.get(scopeOf(c)),
+      seed: seed + n++,
+      resamples: 300,
+    });
+    return { ...c, ratio: { ...ratio }, call: callOf(ratio), reachedTarget: ratio.halfWidth <= target };
+  });
+}
+
 /** Writes <base>.md and the charts in <base>/ (<name>.svg and <name>.png); returns the chart names. */
 async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
   mkdirSync(base, { recursive: true });
@@ -903,6 +945,7 @@ async function rerender(file: string): Promise<number> {
     console.error(`bench: ${err.code === "ENOENT" ? `cannot read ${file}: no such file` : err.message}`);
     return 2;
   }
+  r.comparisons = recomputeComparisons(r.comparisons, r.targets.target, r.seed);
   Object.assign(r, derive(r));
   writeFileSync(file, `${JSON.stringify(r, null, 1)}\n`);
   await writeReport(r, file.replace(/\.json$/, ""));
@@ -970,8 +1013,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let built: Awaited<ReturnType<typeof build>> = { procs: [], providerSets: {}, skippedProviders: [] };
   if (jsEngines.length) built = await build({ ...o, engines: jsEngines }, log);
+  // The native leg first, within its share: what it does not use goes to the JS legs.
+  let native: NativeSection | undefined;
+  let nativeRun: Awaited<ReturnType<typeof runNative>> | null = null;
+  if (withNative) {
+    nativeRun = await runNative(o, nativeMs, log);
+    native = nativeRun.section;
+  } else if (nativeNote) native = { skipped: nativeNote };
   const m = built.procs.length
-    ? await measureAll(o, built.procs, t0 + budgetMs - nativeMs - reportMs, log, stop)
+    ? await measureAll(o, built.procs, t0 + budgetMs - reportMs, log, stop)
     : {
         samples: new Samples(),
         scopes: new Map(),
@@ -992,12 +1042,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     seed: o.seed,
     flags: m.flags,
   });
-  let native: NativeSection | undefined;
-  if (withNative) {
-    const nr = await runNative(o, Math.max(10_000, t0 + budgetMs - reportMs - Date.now()), log);
-    native = nr.section;
-    comparisons.push(...nr.comparisons.map((c) => ({ ...c, reachedTarget: c.ratio.halfWidth <= o.target })));
-  } else if (nativeNote) native = { skipped: nativeNote };
+  if (nativeRun)
+    comparisons.push(
+      ...nativeRun.comparisons.map((c) => ({ ...c, reachedTarget: c.ratio.halfWidth <= o.target })),
+    );
 
   const versions: Record<string, string> = {
     ...m.versions,

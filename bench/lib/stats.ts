@@ -228,7 +228,7 @@ export function poolLaunchVariance(cells: readonly LaunchSummary[]): PooledLaunc
 export const WINSOR = 9;
 
 /** How many launches' worth of weight the pooled tau² carries against a cell's own estimate. */
-export const POOL_WEIGHT = 6;
+export const POOL_WEIGHT = 4;
 
 export interface LaunchCIOptions extends CIOptions {
   /** Pooled between-launch variance of the cell's engine and provider set (omit: own only). */
