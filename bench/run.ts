@@ -2,7 +2,7 @@
  * `npm run bench`: measures every dispatcher variant against ops-table on Bun (JavaScriptCore) and
  * Node (V8), and the native C leg when a C compiler is found, by paired interleaved bursts, and
  * ends with one headline sentence per engine, the grid of intervals, the A/A calibration and the
- * cost accounting; writes bench/results/<timestamp>.{json,md} with SVG charts.
+ * cost accounting; writes bench/results/<timestamp>.{json,md} with charts (SVG and PNG).
  *
  *   npm run bench -- [--quick | --full] [--engine bun,node,native] [--variant if-chain,...]
  *                    [--filter re] [--launches N] [--target 0.02] [--budget S] [--seed N]
@@ -40,11 +40,12 @@ import {
   UsageError,
   userPath,
 } from "../cli/args.ts";
+import { renderReportCharts } from "./lib/charts.ts";
 import { AA_VARIANT, BASELINE, type ComparisonRecord, DISPATCH_PATHS } from "./lib/comparison.ts";
 import type { Mode } from "./lib/harness.ts";
 import { accounting, failures } from "./lib/merge.ts";
 import { ServingChild } from "./lib/proc.ts";
-import { markdownReport, renderCharts, terminalSummary } from "./lib/report.ts";
+import { markdownReport, terminalSummary } from "./lib/report.ts";
 import { mulberry32, shuffle } from "./lib/rng.ts";
 import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } from "./lib/schedule.ts";
 import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
@@ -916,14 +917,17 @@ export function recomputeComparisons(
   });
 }
 
-/** Writes <base>.md and the charts in <base>/; returns the chart file names. */
+/** Writes <base>.md and the charts in <base>/ (<name>.svg and <name>.png); returns the chart names. */
 async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
   mkdirSync(base, { recursive: true });
-  let charts: string[] = [];
+  const charts: string[] = [];
   try {
-    const svgs = await renderCharts(r.figures, r.comparisons);
-    for (const [name, svg] of svgs) writeFileSync(join(base, name), svg);
-    charts = [...svgs.keys()];
+    // Each chart as SVG and PNG (lib/charts.ts); the report embeds the PNG and links the SVG.
+    for (const c of await renderReportCharts(r)) {
+      writeFileSync(join(base, `${c.name}.svg`), c.svg);
+      writeFileSync(join(base, `${c.name}.png`), c.png);
+      charts.push(c.name);
+    }
   } catch (e) {
     r.failures.push(`charts: ${(e as Error).message}`);
   }

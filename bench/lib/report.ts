@@ -1,10 +1,8 @@
 /**
- * The written report: a markdown file with SVG charts rendered headless by vega-lite + vega
- * (renderer "none" needs no canvas), and the terminal tables. Formatting only; the numbers come
- * from lib/merge.ts.
+ * The written report: a markdown file embedding the charts of lib/charts.ts (PNG, with a link to
+ * the SVG), and the terminal tables. Formatting only; the numbers come from lib/merge.ts.
  */
-import * as vega from "vega";
-import * as vl from "vega-lite";
+import { chartMarkdown, FIXED_PATHS, RATIO_CHART, renderSvg } from "./charts.ts";
 import { AA_VARIANT, type ComparisonRecord } from "./comparison.ts";
 import {
   type AccountingRow,
@@ -22,13 +20,7 @@ const pct = (x: number) => (Number.isFinite(x) ? `±${(x * 100).toFixed(1)}%` : 
 
 type Spec = Record<string, unknown>;
 
-export async function renderSvg(spec: Spec): Promise<string> {
-  const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
-}
+export { renderSvg };
 
 /** ns/op against degree, one line per variant (the dispatch sweep), for one engine. */
 export function sweepSpec(figs: readonly Figure[], engine: string): Spec | null {
@@ -222,18 +214,7 @@ export function figuresTable(figs: readonly Figure[]): string {
   return [head, ...body].join("\n");
 }
 
-export const FIXED_PATHS = [
-  "baseline:stack",
-  "fast",
-  "ring",
-  "slow",
-  "baseline:direct",
-  "provider-slow",
-  "return:copy",
-  "return:zcrx",
-  "return:devmem",
-  "e2e",
-];
+export { FIXED_PATHS };
 
 /**
  * The headline as a chart: per engine (one panel each, one shared y scale so the panels compare),
@@ -466,6 +447,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
     "",
     comparisonTable(r.comparisons),
     "",
+    ...charts.filter((c) => c === RATIO_CHART).map((c) => chartMarkdown(chartDir, c)),
     ...(floor.length
       ? [
           "## Dispatch floor",
@@ -478,7 +460,7 @@ export function markdownReport(r: ResultsFile, chartDir: string, charts: readonl
       : []),
     "## Charts",
     "",
-    ...charts.map((c) => `![${c}](${chartDir}/${c})\n`),
+    ...charts.filter((c) => c !== RATIO_CHART).map((c) => chartMarkdown(chartDir, c)),
     "## Cost accounting: the model against the kernel",
     "",
     "The model's path costs as ratios to its own baselines (ops-table build), beside the same ratios from the kernel's bench_page_pool_simple (kernel-facts.md section 7). Absolute nanoseconds do not compare (a JIT-compiled model against C); the shape of the cost does.",
