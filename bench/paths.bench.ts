@@ -5,7 +5,7 @@
  *   02 ptr_ring:  alloc + put without direct from outside NAPI (a ring round trip, refill every 64),
  *   03 slow:      alloc + put while the page's refcount is held elsewhere + put_page, so every
  *                 put ends in the page allocator (released_refcnt) and allocs refill in bulk,
- * and the provider slow path: a pool bound to the basic provider whose cache and ring stay empty,
+ * and the provider slow path, per fixture-backed provider: a pool whose cache and ring stay empty,
  * so every allocation and every release dispatches (what the dispatcher variants differ in).
  */
 import { do_not_optimize } from "mitata";
@@ -116,16 +116,20 @@ export const scenario: Scenario = {
       });
     }
 
-    const basic = providerRigs().rigs.find((r) => r.name === "basic");
-    if (basic) {
-      const [pool] = poolsForRigs(makeHost(4096), [basic]);
+    // One provider slow path per fixture-backed provider (a scaffolded one included), in registry
+    // order, each pool on its own host. They share one process, so from the second on the
+    // dispatcher's call sites have seen more than one provider (as in a kernel with several
+    // providers bound); the first is the one baselines' direct call measures without a dispatcher.
+    for (const rig of providerRigs().rigs.filter((r) => !r.synthetic)) {
+      const [pool] = poolsForRigs(makeHost(4096), [rig]);
+      const id = `provider-slow:${rig.name}`;
       defs.push({
-        id: "provider-slow",
+        id,
         path: "provider-slow",
         degree: 1,
         ops: N,
-        label: "provider slow path: alloc + release via basic",
-        providers: ["basic"],
+        label: `provider slow path: alloc + release via ${rig.name}`,
+        providers: [rig.name],
         gen: function* () {
           yield {
             0: nextN,
@@ -142,7 +146,7 @@ export const scenario: Scenario = {
             },
           };
         },
-        after: audited(pool, "provider-slow", () => ({ empty: pool.st[S_EMPTY] })),
+        after: audited(pool, id, () => ({ empty: pool.st[S_EMPTY] })),
       });
     }
     return defs;

@@ -8,7 +8,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { emit, headerLine, icallTargets, VARIANTS } from "./emit.ts";
+import {
+  emit,
+  formatGenerated,
+  headerLine,
+  icallTargets,
+  importStmt,
+  listLiteral,
+  VARIANTS,
+} from "./emit.ts";
 import { checkProfile, driftDiff, generate, REPO_ROOT } from "./generate.ts";
 import { formatProblem, inspect, KEBAB_RE } from "./inspect.ts";
 
@@ -66,6 +74,16 @@ describe("inspect", () => {
         },
       },
     ]);
+  });
+
+  test("the op lists are read from MemoryProviderOps (methods; `?` makes one optional)", () => {
+    const m = inspect({ root: REPO_ROOT, pluginsDirs: ["plugins"] });
+    expect(m.contract).toEqual({
+      required: ["allocNetmems", "releaseNetmem", "init", "destroy"],
+      optional: ["nlFill", "uninstall"],
+      all: ["allocNetmems", "releaseNetmem", "init", "destroy", "nlFill", "uninstall"],
+    });
+    for (const p of m.providers) expect(Object.keys(p.ops)).toEqual([...m.contract.all]);
   });
 
   test("the real plugins inspect cleanly and basic is registered", () => {
@@ -300,6 +318,21 @@ describe("generate and --check", () => {
       );
       expect({ path, text: p.stdout.toString() }).toEqual({ path, text });
     }
+  });
+
+  test("emitters write one-line text and Biome breaks it: 110 columns, one item per line", () => {
+    const names = Array.from({ length: 12 }, (_, i) => `provider${i}Ops`);
+    const text = formatGenerated(
+      `${importStmt(names, "./x.ts")}\n${listLiteral("export const X = Object.freeze([", names, "]);")}\n`,
+    );
+    expect(text).toBe(
+      `import {\n${[...names]
+        .sort()
+        .map((n) => `  ${n},\n`)
+        .join("")}} from "./x.ts";\n` +
+        `export const X = Object.freeze([\n${names.map((n) => `  ${n},\n`).join("")}]);\n`,
+    );
+    expect(formatGenerated(`${listLiteral("const Y = [", ["a", "b"], "];")}\n`)).toBe("const Y = [a, b];\n");
   });
 
   test("no providers at all still emits valid dispatchers (the page allocator only)", async () => {

@@ -52,10 +52,11 @@ describe("runtime import graph", () => {
 
 describe("plugins depend on the core's leaf modules only", () => {
   // Provider code (what the registry loads) must not reach the pool class or its parts, even
-  // for types: the contract is PoolView (core/provider.ts). Tests, the conformance case and the
-  // README examples are users of the pool and may import it.
+  // for types: the contract is PoolView (core/provider.ts). Tests, their shared models (the
+  // conformance case, stack-model.ts) and the README examples are users of the pool.
   const INTERNAL = /from "(?:\.\.\/)+core\/(?:page-pool|pool-(?:audit|bulk|destroy|frag|netlink|slow))\.ts"/;
-  const isUserCode = (f: string) => /\.test\.ts$|conformance\.case\.ts$|\/example\.ts$/.test(f);
+  const isUserCode = (f: string) =>
+    /\.test\.ts$|conformance\.case\.ts$|stack-model\.ts$|\/example\.ts$/.test(f);
   test("no provider module imports core/page-pool.ts or the pool's internals", () => {
     const offenders = sourceFiles(ROOT, ["plugins"])
       .filter((f) => !isUserCode(f))

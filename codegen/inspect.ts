@@ -12,6 +12,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import {
   type Expression,
+  type FunctionDeclaration,
   type InterfaceDeclaration,
   Node,
   type ObjectLiteralExpression,
@@ -20,12 +21,17 @@ import {
   type VariableDeclaration,
 } from "ts-morph";
 
-/** Ops every provider must define, in the contract's order. */
-export const REQUIRED_OPS = ["allocNetmems", "releaseNetmem", "init", "destroy"] as const;
-/** Ops a provider may define. */
-export const OPTIONAL_OPS = ["nlFill", "uninstall"] as const;
-export const ALL_OPS: readonly string[] = [...REQUIRED_OPS, ...OPTIONAL_OPS];
-export type OpName = (typeof REQUIRED_OPS)[number] | (typeof OPTIONAL_OPS)[number];
+/** An op of the contract: a method of MemoryProviderOps (core/provider.ts). */
+export type OpName = string;
+
+/** The contract's ops, read from MemoryProviderOps' method signatures, in declaration order. */
+export interface ContractOps {
+  /** Methods without `?`: every provider must define them. */
+  required: readonly OpName[];
+  /** Methods with `?`. */
+  optional: readonly OpName[];
+  all: readonly OpName[];
+}
 
 /** kebab-case: lower-case words of [a-z0-9] joined by single dashes, starting with a letter. */
 export const KEBAB_RE = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
@@ -56,12 +62,15 @@ export interface ProviderModel {
   /** The exported ops table's name, and its local (possibly aliased) name in generated code. */
   opsExport: string;
   opsLocal: string;
-  ops: { [K in OpName]: OpModel | null };
+  /** Every contract op (ContractOps.all): its function, or null when the provider has none. */
+  ops: Record<OpName, OpModel | null>;
 }
 
 export interface Model {
   providers: ProviderModel[];
   problems: Problem[];
+  /** The contract the providers were checked against. */
+  contract: ContractOps;
 }
 
 export interface InspectOptions {
@@ -138,7 +147,7 @@ function mentionsContract(decl: VariableDeclaration): boolean {
 }
 
 /** A module-level variable looks like an ops table: frozen/plain object with op keys, or typed as one. */
-function isOpsCandidate(decl: VariableDeclaration): boolean {
+function isOpsCandidate(decl: VariableDeclaration, allOps: readonly OpName[]): boolean {
   const init = decl.getInitializer();
   if (!init) return false;
   if (mentionsContract(decl)) return true;
@@ -147,17 +156,22 @@ function isOpsCandidate(decl: VariableDeclaration): boolean {
   if (!obj) return false;
   return obj.getProperties().some((p) => {
     const n = (p as { getName?: () => string }).getName?.();
-    return n !== undefined && ALL_OPS.includes(n);
+    return n !== undefined && allOps.includes(n);
   });
 }
 
-let cachedProject: { root: string; project: Project; iface: InterfaceDeclaration } | null = null;
+interface Contract {
+  project: Project;
+  iface: InterfaceDeclaration;
+  ops: ContractOps;
+}
+let cachedProject: (Contract & { root: string }) | null = null;
 
 /**
  * One ts-morph Project per root, reused across calls (building it and the first type query cost
  * about a second). Plugin files are re-read from disk on every inspect.
  */
-function projectFor(root: string): { project: Project; iface: InterfaceDeclaration } {
+function projectFor(root: string): Contract {
   if (cachedProject && cachedProject.root === root) return cachedProject;
   const project = new Project({
     tsConfigFilePath: join(root, "tsconfig.json"),
@@ -165,7 +179,11 @@ function projectFor(root: string): { project: Project; iface: InterfaceDeclarati
   });
   const core = project.addSourceFileAtPath(join(root, "core", "provider.ts"));
   const iface = core.getInterfaceOrThrow("MemoryProviderOps");
-  cachedProject = { root, project, iface };
+  const methods = iface.getMethods();
+  const required = methods.filter((m) => !m.hasQuestionToken()).map((m) => m.getName());
+  const optional = methods.filter((m) => m.hasQuestionToken()).map((m) => m.getName());
+  const ops = { required, optional, all: [...required, ...optional] };
+  cachedProject = { root, project, iface, ops };
   return cachedProject;
 }
 
@@ -173,172 +191,200 @@ function lineOf(n: Node): number {
   return n.getStartLineNumber();
 }
 
-/**
- * Inspects the plugins: returns the providers that passed every check (sorted by name, kinds
- * assigned) and every problem found. When `problems` is non-empty the caller must not emit.
- */
-export function inspect(opts: InspectOptions): Model {
-  const root = resolve(opts.root);
-  const { project, iface } = projectFor(root);
-  const problems: Problem[] = [];
-  const found: ProviderModel[] = [];
-  const files = findProviderFiles(root, opts.pluginsDirs);
+/** Reports problems of one plugin file; `add(line, message)`. */
+type Add = (line: number, message: string) => void;
 
-  for (const file of files) {
-    const relFile = posix(relative(root, file));
-    const add = (line: number, message: string) => problems.push({ file: relFile, line, message });
-    let sf: SourceFile | undefined = project.getSourceFile(file);
-    if (sf) sf.refreshFromFileSystemSync();
-    else sf = project.addSourceFileAtPath(file);
-    const folder = basename(dirname(file));
-    const before = problems.length;
-
-    const candidates: VariableDeclaration[] = [];
-    for (const stmt of sf.getVariableStatements())
-      for (const d of stmt.getDeclarations()) if (isOpsCandidate(d)) candidates.push(d);
-    if (candidates.length === 0) {
-      add(
-        1,
-        `no ops table: expected \`export const ${camel(folder)}Ops = Object.freeze({ name: "${folder}", ... }) satisfies MemoryProviderOps\``,
-      );
-      continue;
-    }
-    if (candidates.length > 1) {
-      add(
-        lineOf(candidates[1]),
-        `more than one ops table (${candidates.map((c) => c.getName()).join(", ")}); a provider has exactly one`,
-      );
-      continue;
-    }
-    const table = candidates[0];
-    const tableName = table.getName();
-    const stmt = table.getVariableStatementOrThrow();
-    if (!stmt.isExported()) add(lineOf(table), `ops table ${tableName} must be exported`);
-    if (stmt.getDeclarationKind() !== "const") add(lineOf(table), `ops table ${tableName} must be a const`);
-    const init = unwrap(table.getInitializerOrThrow());
-    const obj = freezeArg(init);
-    if (!obj) {
-      add(
-        lineOf(table),
-        `ops table ${tableName} must be frozen: write it as Object.freeze({ ... }) (the kernel keeps ops in rodata)`,
-      );
-      continue;
-    }
-
-    let name: string | null = null;
-    const ops: Record<string, OpModel | null> = {};
-    for (const op of ALL_OPS) ops[op] = null;
-    for (const p of obj.getProperties()) {
-      const line = lineOf(p);
-      if (Node.isSpreadAssignment(p)) {
-        add(line, `spread in ops table ${tableName} is not allowed: list every op by name`);
-        continue;
-      }
-      const key = (p as { getName?: () => string }).getName?.() ?? p.getText();
-      if (key === "name") {
-        const v = Node.isPropertyAssignment(p) ? unwrap(p.getInitializerOrThrow()) : null;
-        if (!v || !(Node.isStringLiteral(v) || Node.isNoSubstitutionTemplateLiteral(v))) {
-          add(line, `name must be a string literal`);
-          continue;
-        }
-        name = v.getLiteralText();
-        if (!KEBAB_RE.test(name)) add(line, `name "${name}" is not kebab-case (e.g. "my-provider")`);
-        else if (name !== folder) add(line, `name "${name}" must equal the folder name "${folder}"`);
-        continue;
-      }
-      if (!ALL_OPS.includes(key)) {
-        add(line, `unknown op ${key} (the contract has name, ${ALL_OPS.join(", ")})`);
-        continue;
-      }
-      let ident: string | null = null;
-      if (Node.isShorthandPropertyAssignment(p)) ident = p.getName();
-      else if (Node.isPropertyAssignment(p)) {
-        const v = unwrap(p.getInitializerOrThrow());
-        if (Node.isIdentifier(v)) ident = v.getText();
-        else if (Node.isArrowFunction(v) || Node.isFunctionExpression(v)) {
-          add(line, `${key} must be an exported named function, not an inline function expression`);
-          continue;
-        }
-      } else if (Node.isMethodDeclaration(p)) {
-        add(line, `${key} must be an exported named function, not a method of the ops table`);
-        continue;
-      }
-      if (ident === null) {
-        add(line, `${key} must be an exported named function (a reference to \`export function ...\`)`);
-        continue;
-      }
-      const fn = sf.getFunction(ident);
-      if (!fn) {
-        const local = sf.getVariableDeclaration(ident);
-        const imported = sf
-          .getImportDeclarations()
-          .some((i) =>
-            i.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === ident),
-          );
-        if (imported)
-          add(line, `${key} must be an exported named function declared in this file (${ident} is imported)`);
-        else if (local)
-          add(
-            lineOf(local),
-            `${key} must be an exported named function: ${ident} is a variable, not a module-level function declaration`,
-          );
-        else
-          add(
-            line,
-            `${key} must be an exported named function: ${ident} is not a module-level function of this file`,
-          );
-        continue;
-      }
-      if (!fn.isExported()) {
-        add(lineOf(fn), `${key} must be an exported named function (${ident} is not exported)`);
-        continue;
-      }
-      if (!fn.hasBody()) {
-        add(
-          lineOf(fn),
-          `${key} must be an exported named function with a body (${ident} is a declaration only)`,
-        );
-        continue;
-      }
-      // The type checker: the function must fit the contract's signature for this op.
-      const want = iface.getMethod(key);
-      if (want && !fn.getType().isAssignableTo(want.getType())) {
-        add(
-          lineOf(fn),
-          `${key}: ${ident}(${fn
-            .getParameters()
-            .map((x) => x.getText())
-            .join(", ")}) does not match MemoryProviderOps.${key}${want
-            .getText()
-            .replace(/^\w+\??/, "")
-            .replace(/;$/, "")}`,
-        );
-        continue;
-      }
-      ops[key] = { fn: ident, local: ident };
-    }
-    if (name === null && !obj.getProperty("name")) add(lineOf(table), `ops table ${tableName} has no name`);
-    for (const op of REQUIRED_OPS)
-      if (!obj.getProperty(op)) add(lineOf(table), `${op} is missing from ops table ${tableName}`);
-    // Whole-table check with the type checker (catches anything the per-op checks let through).
-    if (problems.length === before && !table.getType().isAssignableTo(iface.getType()))
-      add(lineOf(table), `ops table ${tableName} is not assignable to MemoryProviderOps`);
-    if (problems.length !== before || name === null) continue;
-
-    found.push({
-      name,
-      kind: 0,
-      file,
-      relFile,
-      opsExport: tableName,
-      opsLocal: tableName,
-      ops: ops as ProviderModel["ops"],
-    });
+/** Exactly one ops table per file: the module-level variable that looks like one. */
+function findOpsTable(
+  sf: SourceFile,
+  folder: string,
+  ops: ContractOps,
+  add: Add,
+): VariableDeclaration | null {
+  const candidates: VariableDeclaration[] = [];
+  for (const stmt of sf.getVariableStatements())
+    for (const d of stmt.getDeclarations()) if (isOpsCandidate(d, ops.all)) candidates.push(d);
+  if (candidates.length === 0) {
+    add(
+      1,
+      `no ops table: expected \`export const ${camel(folder)}Ops = Object.freeze({ name: "${folder}", ... }) satisfies MemoryProviderOps\``,
+    );
+    return null;
   }
+  if (candidates.length > 1) {
+    add(
+      lineOf(candidates[1]),
+      `more than one ops table (${candidates.map((c) => c.getName()).join(", ")}); a provider has exactly one`,
+    );
+    return null;
+  }
+  return candidates[0];
+}
 
-  // Duplicate names (possible across several plugins dirs).
+/** The table is an exported const, frozen (the kernel keeps ops in rodata): its object literal. */
+function checkTableDeclaration(table: VariableDeclaration, add: Add): ObjectLiteralExpression | null {
+  const tableName = table.getName();
+  const stmt = table.getVariableStatementOrThrow();
+  if (!stmt.isExported()) add(lineOf(table), `ops table ${tableName} must be exported`);
+  if (stmt.getDeclarationKind() !== "const") add(lineOf(table), `ops table ${tableName} must be a const`);
+  const obj = freezeArg(unwrap(table.getInitializerOrThrow()));
+  if (!obj)
+    add(
+      lineOf(table),
+      `ops table ${tableName} must be frozen: write it as Object.freeze({ ... }) (the kernel keeps ops in rodata)`,
+    );
+  return obj;
+}
+
+/** `name: "<folder>"`, a kebab-case string literal; null when it is not one. */
+function checkName(p: Node, folder: string, add: Add): string | null {
+  const line = lineOf(p);
+  const v = Node.isPropertyAssignment(p) ? unwrap(p.getInitializerOrThrow()) : null;
+  if (!v || !(Node.isStringLiteral(v) || Node.isNoSubstitutionTemplateLiteral(v))) {
+    add(line, `name must be a string literal`);
+    return null;
+  }
+  const name = v.getLiteralText();
+  if (!KEBAB_RE.test(name)) add(line, `name "${name}" is not kebab-case (e.g. "my-provider")`);
+  else if (name !== folder) add(line, `name "${name}" must equal the folder name "${folder}"`);
+  return name;
+}
+
+/** The identifier an op property refers to, or null (with the problem reported). */
+function opIdentifier(p: Node, key: string, add: Add): string | null {
+  const line = lineOf(p);
+  if (Node.isShorthandPropertyAssignment(p)) return p.getName();
+  if (Node.isPropertyAssignment(p)) {
+    const v = unwrap(p.getInitializerOrThrow());
+    if (Node.isIdentifier(v)) return v.getText();
+    if (Node.isArrowFunction(v) || Node.isFunctionExpression(v)) {
+      add(line, `${key} must be an exported named function, not an inline function expression`);
+      return null;
+    }
+  } else if (Node.isMethodDeclaration(p)) {
+    add(line, `${key} must be an exported named function, not a method of the ops table`);
+    return null;
+  }
+  add(line, `${key} must be an exported named function (a reference to \`export function ...\`)`);
+  return null;
+}
+
+/** The op refers to an exported function declaration with a body in this file. */
+function opFunction(
+  sf: SourceFile,
+  p: Node,
+  key: string,
+  ident: string,
+  add: Add,
+): FunctionDeclaration | null {
+  const line = lineOf(p);
+  const fn = sf.getFunction(ident);
+  if (!fn) {
+    const local = sf.getVariableDeclaration(ident);
+    const imported = sf
+      .getImportDeclarations()
+      .some((i) => i.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === ident));
+    if (imported)
+      add(line, `${key} must be an exported named function declared in this file (${ident} is imported)`);
+    else if (local)
+      add(
+        lineOf(local),
+        `${key} must be an exported named function: ${ident} is a variable, not a module-level function declaration`,
+      );
+    else
+      add(
+        line,
+        `${key} must be an exported named function: ${ident} is not a module-level function of this file`,
+      );
+    return null;
+  }
+  if (!fn.isExported()) {
+    add(lineOf(fn), `${key} must be an exported named function (${ident} is not exported)`);
+    return null;
+  }
+  if (!fn.hasBody()) {
+    add(lineOf(fn), `${key} must be an exported named function with a body (${ident} is a declaration only)`);
+    return null;
+  }
+  return fn;
+}
+
+/** The type checker: the function must fit the contract's signature for this op. */
+function checkSignature(
+  fn: FunctionDeclaration,
+  key: string,
+  ident: string,
+  iface: InterfaceDeclaration,
+  add: Add,
+) {
+  const want = iface.getMethod(key);
+  if (!want || fn.getType().isAssignableTo(want.getType())) return true;
+  const params = fn
+    .getParameters()
+    .map((x) => x.getText())
+    .join(", ");
+  const sig = want
+    .getText()
+    .replace(/^\w+\??/, "")
+    .replace(/;$/, "");
+  add(lineOf(fn), `${key}: ${ident}(${params}) does not match MemoryProviderOps.${key}${sig}`);
+  return false;
+}
+
+/** One plugin's provider.ts: its model, or null with every problem reported. */
+function inspectFile(file: string, root: string, c: Contract, add: Add): ProviderModel | null {
+  const { project, iface, ops: contract } = c;
+  let sf: SourceFile | undefined = project.getSourceFile(file);
+  if (sf) sf.refreshFromFileSystemSync();
+  else sf = project.addSourceFileAtPath(file);
+  const folder = basename(dirname(file));
+  let ok = true;
+  const report: Add = (line, message) => {
+    ok = false;
+    add(line, message);
+  };
+  const table = findOpsTable(sf, folder, contract, report);
+  if (!table) return null;
+  const tableName = table.getName();
+  const obj = checkTableDeclaration(table, report);
+  if (!obj) return null;
+
+  let name: string | null = null;
+  const ops: Record<OpName, OpModel | null> = {};
+  for (const op of contract.all) ops[op] = null;
+  for (const p of obj.getProperties()) {
+    if (Node.isSpreadAssignment(p)) {
+      report(lineOf(p), `spread in ops table ${tableName} is not allowed: list every op by name`);
+      continue;
+    }
+    const key = (p as { getName?: () => string }).getName?.() ?? p.getText();
+    if (key === "name") {
+      name = checkName(p, folder, report);
+      continue;
+    }
+    if (!contract.all.includes(key)) {
+      report(lineOf(p), `unknown op ${key} (the contract has name, ${contract.all.join(", ")})`);
+      continue;
+    }
+    const ident = opIdentifier(p, key, report);
+    const fn = ident === null ? null : opFunction(sf, p, key, ident, report);
+    if (ident !== null && fn && checkSignature(fn, key, ident, iface, report))
+      ops[key] = { fn: ident, local: ident };
+  }
+  if (name === null && !obj.getProperty("name")) report(lineOf(table), `ops table ${tableName} has no name`);
+  for (const op of contract.required)
+    if (!obj.getProperty(op)) report(lineOf(table), `${op} is missing from ops table ${tableName}`);
+  // Whole-table check with the type checker (catches anything the per-op checks let through).
+  if (ok && !table.getType().isAssignableTo(iface.getType()))
+    report(lineOf(table), `ops table ${tableName} is not assignable to MemoryProviderOps`);
+  if (!ok || name === null) return null;
+  const relFile = posix(relative(root, file));
+  return { name, kind: 0, file, relFile, opsExport: tableName, opsLocal: tableName, ops };
+}
+
+/** Drops every provider whose name an earlier one has (possible across several plugins dirs). */
+function dedupeNames(found: readonly ProviderModel[], problems: Problem[]): ProviderModel[] {
   const byName = new Map<string, ProviderModel>();
-  const providers: ProviderModel[] = [];
   for (const p of found) {
     const prev = byName.get(p.name);
     if (prev) {
@@ -350,16 +396,39 @@ export function inspect(opts: InspectOptions): Model {
       continue;
     }
     byName.set(p.name, p);
-    providers.push(p);
   }
-  // Byte-order sort: deterministic whatever the locale; kinds are the 1-based positions.
+  return [...byName.values()];
+}
+
+/** Byte-order sort (deterministic whatever the locale); kinds are the 1-based positions. */
+function assignKinds(providers: ProviderModel[]): void {
   providers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   providers.forEach((p, i) => {
     p.kind = i + 1;
   });
+}
+
+/**
+ * Inspects the plugins: returns the providers that passed every check (sorted by name, kinds
+ * assigned) and every problem found. When `problems` is non-empty the caller must not emit.
+ */
+export function inspect(opts: InspectOptions): Model {
+  const root = resolve(opts.root);
+  const contract = projectFor(root);
+  const problems: Problem[] = [];
+  const found: ProviderModel[] = [];
+  for (const file of findProviderFiles(root, opts.pluginsDirs)) {
+    const relFile = posix(relative(root, file));
+    const m = inspectFile(file, root, contract, (line, message) =>
+      problems.push({ file: relFile, line, message }),
+    );
+    if (m) found.push(m);
+  }
+  const providers = dedupeNames(found, problems);
+  assignKinds(providers);
   assignLocals(providers);
   problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
-  return { providers, problems };
+  return { providers, problems, contract: contract.ops };
 }
 
 /** Gives every imported name a unique local: the export's own name unless it collides. */
@@ -368,19 +437,13 @@ function assignLocals(providers: ProviderModel[]): void {
   const count = (n: string) => uses.set(n, (uses.get(n) ?? 0) + 1);
   for (const p of providers) {
     count(p.opsExport);
-    for (const op of ALL_OPS) {
-      const o = p.ops[op as OpName];
-      if (o) count(o.fn);
-    }
+    for (const o of Object.values(p.ops)) if (o) count(o.fn);
   }
   const localFor = (p: ProviderModel, n: string) =>
     (uses.get(n) ?? 0) > 1 || RESERVED.has(n) ? `${camel(p.name)}$${n}` : n;
   for (const p of providers) {
     p.opsLocal = localFor(p, p.opsExport);
-    for (const op of ALL_OPS) {
-      const o = p.ops[op as OpName];
-      if (o) o.local = localFor(p, o.fn);
-    }
+    for (const o of Object.values(p.ops)) if (o) o.local = localFor(p, o.fn);
   }
 }
 

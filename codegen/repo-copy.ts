@@ -20,7 +20,7 @@ const SKIP = [
   join(REPO_ROOT, "bench", ".build"),
 ];
 /** The files directly in plugins/ every plugin builds on. */
-const PLUGIN_FILES = ["conformance.case.ts", "fixture.ts"];
+const PLUGIN_FILES = ["conformance.case.ts", "fixture.ts", "stack-model.ts"];
 
 export function makeRepoCopy(plugins: readonly string[] = ["basic"]): { root: string; dispose(): void } {
   const root = mkdtempSync(join(tmpdir(), "pagepool-copy-"));

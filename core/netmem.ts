@@ -194,20 +194,22 @@ export function netmemLoc(ref: NetmemRef): number {
  */
 export function unrefNetmem(ref: NetmemRef, nr: number): number {
   const d = ref >>> 1;
-  const cur = nm.ppRef[d];
-  if (cur === nr) {
+  const left = nm.ppRef[d] - nr;
+  if (left === 0) {
     nm.ppRef[d] = 1;
     return 0;
   }
-  const left = cur - nr;
-  if (left < 0) {
-    // Model departure: the kernel WARNs here (WARN_ON(ret < 0)) and carries on with the negative
-    // count. The model throws instead and leaves the count as it was, so the caller's extra put
-    // is reported where it happens rather than corrupting the pool later.
-    throw new PagePoolError("EFAULT", `netmem ${ref}: pp_ref_count underflow (${cur} - ${nr})`);
-  }
+  // The message is built out of line so this stays small enough to inline into every put.
+  // Model departure: the kernel WARNs here (WARN_ON(ret < 0)) and carries on with the negative
+  // count. The model throws instead and leaves the count as it was, so the caller's extra put
+  // is reported where it happens rather than corrupting the pool later.
+  if (left < 0) unrefUnderflow(ref, nr);
   nm.ppRef[d] = left;
   return left;
+}
+
+function unrefUnderflow(ref: NetmemRef, nr: number): never {
+  throw new PagePoolError("EFAULT", `netmem ${ref}: pp_ref_count underflow (${nm.ppRef[ref >>> 1]} - ${nr})`);
 }
 
 // --- net_iov areas (struct net_iov_area) ---

@@ -18,19 +18,34 @@ import {
 import type { PagePool } from "./page-pool.ts";
 import type { AuditReport } from "./types.ts";
 
+/** netmemDesc through a module-local binding: see page-pool.ts, HOT. */
+const descHot = netmemDesc;
+
 /**
- * Model only, on the hot path: `ref` must be attached to pool `poolId` and in flight. The
- * message is built only on failure, so the passing check is a few typed-array reads.
+ * Model only, on the hot path: `ref` must be attached to pool `poolId` and in flight. Only typed
+ * array reads here; the message is built out of line (notOwned), so this stays small enough for
+ * the engines to inline it into every put.
  */
 export function checkOwned(poolId: number, ref: NetmemRef, what: string): void {
+  const d = descHot(ref);
+  if (
+    ref <= 0 ||
+    d >= nm.pp.length ||
+    nm.pp[d] !== poolId ||
+    (ref & NET_IOV) !== nm.iov[d] ||
+    nm.loc[d] !== LOC_INFLIGHT
+  )
+    notOwned(poolId, ref, what);
+}
+
+function notOwned(poolId: number, ref: NetmemRef, what: string): never {
   const d = netmemDesc(ref);
   if (ref <= 0 || d >= nm.pp.length || nm.pp[d] !== poolId || (ref & NET_IOV) !== nm.iov[d])
     throw new PagePoolError("EINVAL", `${what}: netmem ${ref} does not belong to pool ${poolId}`);
-  if (nm.loc[d] !== LOC_INFLIGHT)
-    throw new PagePoolError(
-      "EINVAL",
-      `${what}: netmem ${ref} is not in flight (it is in the ${LOC_NAMES[nm.loc[d]]}): double put?`,
-    );
+  throw new PagePoolError(
+    "EINVAL",
+    `${what}: netmem ${ref} is not in flight (it is in the ${LOC_NAMES[nm.loc[d]]}): double put?`,
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The pool's no-provider slow path (__page_pool_alloc_netmems_slow, __page_pool_alloc_page_order,
- * page_pool_set_pp_info, page_pool_dma_map): reached through the dispatcher when the cache and
- * the ring are both empty and no provider is bound.
+ * page_pool_set_pp_info, page_pool_dma_map) and its release (__page_pool_release_page_dma):
+ * reached through the dispatcher when no provider is bound.
  */
 import { LOC_CACHE, type NetmemRef, netmemDesc, nm } from "./netmem.ts";
 import type { PagePool } from "./page-pool.ts";
@@ -61,4 +61,14 @@ function dmaMapPage(pool: PagePool, ref: NetmemRef): boolean {
   // Sync the whole area once for the device, as the kernel does on first map.
   pool.syncForDevice(ref, pool.maxLen);
   return true;
+}
+
+/** __page_pool_release_page_dma(): unmaps a page leaving a pool that has no provider. */
+export function releasePageDma(pool: PagePool, ref: NetmemRef): void {
+  if (!pool.dmaMap) return;
+  const d = netmemDesc(ref);
+  // __page_pool_unmap_netmem_dma(): the index entry is gone when scrub already unmapped it.
+  if (pool.dmaIndex.take(ref)) pool.dev.unmapPage(ref);
+  nm.dma[d] = 0;
+  nm.dmaIdx[d] = 0;
 }

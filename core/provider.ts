@@ -66,9 +66,9 @@ export interface PoolView {
  */
 export interface DispatchPool extends PoolView {
   readonly mpKind: number;
-  /** Internal (dispatcher only): the no-provider slow path. */
+  /** @internal Dispatcher only: the no-provider slow path. */
   allocPagesSlow(gfp: number): NetmemRef;
-  /** Internal (dispatcher only): the no-provider release (unmap). */
+  /** @internal Dispatcher only: the no-provider release (unmap). */
   releasePageDma(ref: NetmemRef): void;
 }
 

@@ -27,21 +27,21 @@ import { dirname, join, resolve } from "node:path";
 import { cpu, LOOPBACK_IFINDEX, NetDevice, napiRun, onCpu, type RxQueue } from "../core/netdev.ts";
 import { type NetmemRef, nm, PAGE_SIZE } from "../core/netmem.ts";
 import { DmaDevice, PageAllocator } from "../core/page-alloc.ts";
+import { PagePool } from "../core/page-pool.ts";
+import { pagePoolDump, pagePoolGet } from "../core/pool-netlink.ts";
+import { type MemoryProviderOps, mpStaticKey } from "../core/provider.ts";
+import { S_CACHE_FULL, S_CACHED, S_EMPTY, S_FAST, S_REFILL, S_RING, S_RING_FULL } from "../core/stats.ts";
+import { expectCode } from "../core/testing.ts";
+import { ManualTimers } from "../core/timers.ts";
 import {
   DEFER_TIME_MS,
-  PagePool,
   type PagePoolParams,
   PP_ALLOC_CACHE_REFILL,
   PP_ALLOC_CACHE_SIZE,
   PP_FLAG_ALLOW_UNREADABLE_NETMEM,
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
-} from "../core/page-pool.ts";
-import { pagePoolDump, pagePoolGet } from "../core/pool-netlink.ts";
-import { type MemoryProviderOps, mpStaticKey } from "../core/provider.ts";
-import { S_CACHE_FULL, S_CACHED, S_EMPTY, S_FAST, S_REFILL, S_RING, S_RING_FULL } from "../core/stats.ts";
-import { expectCode } from "../core/testing.ts";
-import { ManualTimers } from "../core/timers.ts";
+} from "../core/types.ts";
 import { type FixtureInstance, type ProviderFixture, resolveOptions } from "./fixture.ts";
 
 /** What the suite hands `setup`: a fresh world per test. */
