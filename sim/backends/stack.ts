@@ -54,8 +54,9 @@ export class StackBackend implements Backend {
     this.bound = stand !== null;
     this.bufLen = shape.bufLen;
     this.frags = shape.frags;
-    if (shape.bufLen < 4 || shape.bufLen > 4096)
-      throw new PagePoolError("EINVAL", `${name}: buffer length must be in [4, 4096], got ${shape.bufLen}`);
+    // Up to 64 KiB: a provider's large rx buffers (the queue's rx-buf-len).
+    if (shape.bufLen < 4 || shape.bufLen > 65536)
+      throw new PagePoolError("EINVAL", `${name}: buffer length must be in [4, 65536], got ${shape.bufLen}`);
     this.readable = shape.readable;
   }
 
