@@ -3,7 +3,7 @@ import { PagePoolError } from "../core/errors.ts";
 import { skbStats } from "../core/skb.ts";
 import { xdpStats } from "../core/xdp.ts";
 import { parseSimArgs } from "./main.ts";
-import { parseXdpMix, runSim } from "./sim.ts";
+import { parseXdpMix, runSim, Simulation } from "./sim.ts";
 
 describe("sim: the skb return path", () => {
   test("every buffer the stack user returns goes back through kfree_skb -> napi_pp_put_page", async () => {
@@ -115,5 +115,23 @@ describe("sim: large rx buffers (--rx-buf-len)", () => {
     });
     expect(() => parseSimArgs(["--provider", "none", "--rx-buf-len", "32768"])).toThrow(/--rx-buf-len/);
     expect(() => parseSimArgs(["--provider", "zcrx", "--rx-buf-len", "1000"])).toThrow(/--rx-buf-len/);
+  });
+});
+
+describe("sim: the DMA index at teardown", () => {
+  test("a teardown with buffers in flight: scrub unmaps them, their returns do not unmap again", async () => {
+    const sim = new Simulation({
+      providers: ["none"],
+      packets: 20_000,
+      teardownAt: 10_000,
+      policy: { delay: 300 },
+    });
+    const r = await sim.run();
+    expect(r.lost).toBe(0);
+    expect(r.audit.problems).toEqual([]); // includes: maps == unmaps on the device
+    const scrubbed = sim.pools.reduce((s, e) => s + e.pool.dmaScrubUnmaps, 0);
+    expect(scrubbed).toBeGreaterThan(0);
+    expect(sim.dev.maps).toBe(sim.dev.unmaps);
+    sim.dispose();
   });
 });
