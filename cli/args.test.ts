@@ -67,6 +67,12 @@ describe("parse", () => {
     expect(p.positionals).toEqual(["x"]);
   });
 
+  test("a leading -- (npm's separator typed to npx bun) is dropped when there are no positionals", () => {
+    const noPos = { ...cmd, positionals: undefined };
+    expect(parse(noPos, ["--", "--packets", "3"]).values.packets).toBe(3);
+    expect(parse(cmd, ["--", "--packets"]).positionals).toEqual(["--packets"]);
+  });
+
   test("`--json -` takes the dash as a value", () => {
     expect(parse(cmd, ["--json", "-"]).values.json).toBe("-");
   });

@@ -208,8 +208,11 @@ export function parse<F extends Record<string, Flag<unknown>>>(
       ? { type: f.kind, short: f.short, multiple: true }
       : { type: f.kind, multiple: true };
   }
+  // `npm run sim -- --packets 5` passes no "--" on, but `npx bun sim/main.ts -- --packets 5` does:
+  // a leading one is dropped for a command without positional arguments, where it can mean nothing.
+  const args = !cmd.positionals && argv[0] === "--" ? argv.slice(1) : [...argv];
   const { tokens } = parseArgs({
-    args: [...argv],
+    args,
     options,
     strict: false,
     allowPositionals: true,

@@ -96,6 +96,10 @@ export interface MemoryProviderOps {
   uninstall?(priv: unknown, rxq: MpRxQueue): void;
 }
 
+/** netmemDesc through a module-local binding: these helpers run on every provider's slow path,
+ * where JavaScriptCore pays for a call to an imported function (see page-pool.ts, HOT). */
+const descHot = netmemDesc;
+
 /** static_key page_pool_mem_providers: how many pools with a provider exist. */
 export const mpStaticKey = { count: 0 };
 
@@ -105,7 +109,7 @@ export const mpStaticKey = { count: 0 };
  * it hands to the pool. Only call from the provider's allocNetmems.
  */
 export function netmemSetPagePool(pool: PoolView, ref: NetmemRef): void {
-  const d = netmemDesc(ref);
+  const d = descHot(ref);
   if (nm.pp[d] !== 0)
     throw new PagePoolError(
       "EFAULT",
@@ -122,7 +126,7 @@ export function netmemSetPagePool(pool: PoolView, ref: NetmemRef): void {
  * The core counts the release itself.
  */
 export function netmemClearPagePool(ref: NetmemRef): void {
-  const d = netmemDesc(ref);
+  const d = descHot(ref);
   nm.pp[d] = 0;
   nm.ppRef[d] = 0;
   nm.loc[d] = LOC_FREE;
@@ -139,13 +143,13 @@ export function netmemPlaceInCache(pool: PoolView, ref: NetmemRef): void {
       "ENOSPC",
       `${pool.mpOps?.name ?? "provider"}: placed a netmem in a full alloc cache`,
     );
-  nm.loc[netmemDesc(ref)] = LOC_CACHE;
+  nm.loc[descHot(ref)] = LOC_CACHE;
   pool.cache[pool.cacheCount++] = ref;
 }
 
 /** net_mp_niov_set_dma_addr(): records the DMA address a provider mapped a net_iov at. */
 export function niovSetDmaAddr(ref: NetmemRef, addr: number): void {
-  nm.dma[netmemDesc(ref)] = addr;
+  nm.dma[descHot(ref)] = addr;
 }
 
 /**
