@@ -18,6 +18,28 @@ describe("sim: the skb return path", () => {
   });
 });
 
+describe("sim: GRO and a packet tap on the stack path", () => {
+  test("a two-buffer packet is one GRO'd skb; tap clones release nothing; everything comes home", async () => {
+    const before = { ...skbStats };
+    const r = await runSim({
+      providers: ["none"],
+      packets: 6400,
+      size: { kind: "fixed", size: 4000 },
+      policy: { delay: 100 },
+    });
+    expect(r.lost).toBe(0);
+    expect(r.audit.problems).toEqual([]);
+    const extra = r.generations[0].user.extra as { groMerged: number; tapClones: number };
+    expect(extra.groMerged).toBe(6400); // the second 2 KiB buffer of every packet
+    expect(extra.tapClones).toBe(100); // one skb in 64
+    expect(skbStats.groMerged - before.groMerged).toBeGreaterThanOrEqual(6400);
+    expect(skbStats.clonesFreed - before.clonesFreed).toBeGreaterThanOrEqual(100);
+    // Every buffer came back, the held ones when the socket closed.
+    expect(r.generations[0].user.returned).toBe(r.generations[0].user.received);
+    expect(r.generations[0].user.received).toBe(12800);
+  });
+});
+
 describe("sim: --xdp", () => {
   test("drop:10,tx:5,redirect:5: the verdicts split as asked, the audit holds, nothing is lost", async () => {
     const bulk = xdpStats.bulkFrames;
