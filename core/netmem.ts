@@ -199,10 +199,10 @@ export function unrefNetmem(ref: NetmemRef, nr: number): number {
     nm.ppRef[d] = 1;
     return 0;
   }
+  // The message is built out of line so this stays small enough to inline into every put.
   // Model departure: the kernel WARNs here (WARN_ON(ret < 0)) and carries on with the negative
-  // count. The model throws instead and leaves the count as it was, so the caller's extra put is
-  // reported where it happens rather than corrupting the pool later. The message is built out of
-  // line so this stays small enough to inline into every put.
+  // count. The model throws instead and leaves the count as it was, so the caller's extra put
+  // is reported where it happens rather than corrupting the pool later.
   if (left < 0) unrefUnderflow(ref, nr);
   nm.ppRef[d] = left;
   return left;

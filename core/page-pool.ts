@@ -401,7 +401,7 @@ export class PagePool {
     if (!allowDirect) allowDirect = this.napiLocal();
     const d = descHot(ref);
     // __page_pool_page_can_be_recycled() (canRecycle), inline: a net_iov always; a page only if
-    // nobody else holds it and it did not come from the emergency reserves.
+    // nobody else holds it and it did not come from the emergency reserves (pfmemalloc).
     if (!isNetIovHot(ref) && (nm.pageRef[d] !== 1 || this.pages.isPfmemalloc(ref))) {
       this.releaseUnrecyclable(ref);
       return;
@@ -414,7 +414,7 @@ export class PagePool {
       nm.loc[d] = LOC_CACHE;
       this.cache[this.cacheCount++] = ref;
       this.st[S_CACHED]++;
-      this.recyclePcpu[cpu.id * RECYCLE_STRIDE]++;
+      this.recyclePcpu[cpu.id * RECYCLE_STRIDE]++; // recycle_stat_inc(pool, cached): this CPU's
       return;
     }
     this.recycleInRing(ref, allowDirect);
@@ -521,8 +521,8 @@ export class PagePool {
   }
 
   /**
-   * @internal Dispatcher only: __page_pool_release_netmem_dma(), the default (no provider)
-   * release (pool-slow.ts).
+   * @internal Dispatcher only: __page_pool_release_netmem_dma(), the no-provider release
+   * (pool-slow.ts): unmaps the page unless scrub already did (its DMA index entry is then gone).
    */
   releasePageDma(ref: NetmemRef): void {
     releasePageDma(this, ref);

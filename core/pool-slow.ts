@@ -70,6 +70,7 @@ function dmaMapPage(pool: PagePool, ref: NetmemRef): boolean {
 export function releasePageDma(pool: PagePool, ref: NetmemRef): void {
   if (!pool.dmaMap) return;
   const d = netmemDesc(ref);
+  // __page_pool_unmap_netmem_dma(): the index entry is gone when scrub already unmapped it.
   if (pool.dmaIndex.take(ref)) pool.dev.unmapPage(ref);
   nm.dma[d] = 0;
   nm.dmaIdx[d] = 0;

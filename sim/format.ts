@@ -203,10 +203,18 @@ export function formatText(r: SimResult): string {
   out.push(
     `packets: offered ${fmt(r.offered)}, received ${fmt(r.received)}, dropped ${fmt(r.dropped)} (${r.wallMs} ms)`,
   );
-  for (const q of r.queues)
+  for (const q of r.queues) {
     out.push(
       `  queue ${q.queue}: offered ${fmt(q.offered)} received ${fmt(q.received)} bytes ${fmt(q.bytes)} dropped(no buffer) ${fmt(q.droppedNoBuffer)} dropped(user full) ${fmt(q.droppedUserFull)} alloc failures ${fmt(q.allocFailures)} generations ${q.generations}`,
     );
+    out.push(
+      `    rx buffers ${fmt(q.rxBufLen)} B: ${q.allocsPerMB} allocations and ${q.returnsPerMB} returns per MiB received`,
+    );
+    if (q.xdp)
+      out.push(
+        `    xdp: drop ${fmt(q.xdp.drop)} tx ${fmt(q.xdp.tx)} redirect ${fmt(q.xdp.redirect)} pass ${fmt(q.xdp.pass)}; ${fmt(q.xdp.bulkReturned)} frames back through xdp_frame_bulk`,
+      );
+  }
   for (const p of r.pools) {
     if (p.hold === 0 && p.state === "freed") {
       // The provider-less pool a queue restart makes when a provider is unbound; no traffic.

@@ -274,10 +274,20 @@ export function simCli(p: Parsed<SimFlags>): SimCli {
   const opts: Record<string, string> = {};
   if (v.rxBufLen) {
     // The provider passes the length to the queue (pp_memory_provider_params.rx_page_size).
-    const takers = providers.filter((q) => FIXTURES.some((f) => f.name === q && "rxBufLen" in f.options));
+    // zcrx takes it as rxBufLen, huge as its chunk size.
+    const keyOf = (q: string): string | null => {
+      const f = FIXTURES.find((x) => x.name === q);
+      if (!f) return null;
+      if ("rxBufLen" in f.options) return "rxBufLen";
+      return q === "huge" && "chunkSize" in f.options ? "chunkSize" : null;
+    };
+    const takers = providers.filter((q) => keyOf(q) !== null);
     if (takers.length === 0)
-      fail("--rx-buf-len", "no queue's provider sets an rx buffer length (zcrx does); add --provider zcrx");
-    for (const q of takers) opts[`${q}.rxBufLen`] = String(v.rxBufLen);
+      fail(
+        "--rx-buf-len",
+        "no queue's provider sets an rx buffer length (zcrx and huge do); add --provider zcrx",
+      );
+    for (const q of takers) opts[`${q}.${keyOf(q)}`] = String(v.rxBufLen);
   }
   for (const [k, val] of v.opt) {
     const prov = k.slice(0, k.indexOf("."));

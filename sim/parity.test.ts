@@ -3,7 +3,7 @@ import { PagePoolError } from "../core/errors.ts";
 import { skbStats } from "../core/skb.ts";
 import { xdpStats } from "../core/xdp.ts";
 import { parseSimArgs } from "./main.ts";
-import { parseXdpMix, runSim } from "./sim.ts";
+import { parseXdpMix, runSim, Simulation } from "./sim.ts";
 
 describe("sim: the skb return path", () => {
   test("every buffer the stack user returns goes back through kfree_skb -> napi_pp_put_page", async () => {
@@ -15,6 +15,28 @@ describe("sim: the skb return path", () => {
     const returned = r.generations.reduce((s, g) => s + g.user.returned, 0);
     expect(returned).toBeGreaterThan(0);
     expect(skbStats.ppPuts - before).toBe(returned);
+  });
+});
+
+describe("sim: GRO and a packet tap on the stack path", () => {
+  test("a two-buffer packet is one GRO'd skb; tap clones release nothing; everything comes home", async () => {
+    const before = { ...skbStats };
+    const r = await runSim({
+      providers: ["none"],
+      packets: 6400,
+      size: { kind: "fixed", size: 4000 },
+      policy: { delay: 100 },
+    });
+    expect(r.lost).toBe(0);
+    expect(r.audit.problems).toEqual([]);
+    const extra = r.generations[0].user.extra as { groMerged: number; tapClones: number };
+    expect(extra.groMerged).toBe(6400); // the second 2 KiB buffer of every packet
+    expect(extra.tapClones).toBe(100); // one skb in 64
+    expect(skbStats.groMerged - before.groMerged).toBeGreaterThanOrEqual(6400);
+    expect(skbStats.clonesFreed - before.clonesFreed).toBeGreaterThanOrEqual(100);
+    // Every buffer came back, the held ones when the socket closed.
+    expect(r.generations[0].user.returned).toBe(r.generations[0].user.received);
+    expect(r.generations[0].user.received).toBe(12800);
   });
 });
 
@@ -115,5 +137,23 @@ describe("sim: large rx buffers (--rx-buf-len)", () => {
     });
     expect(() => parseSimArgs(["--provider", "none", "--rx-buf-len", "32768"])).toThrow(/--rx-buf-len/);
     expect(() => parseSimArgs(["--provider", "zcrx", "--rx-buf-len", "1000"])).toThrow(/--rx-buf-len/);
+  });
+});
+
+describe("sim: the DMA index at teardown", () => {
+  test("a teardown with buffers in flight: scrub unmaps them, their returns do not unmap again", async () => {
+    const sim = new Simulation({
+      providers: ["none"],
+      packets: 20_000,
+      teardownAt: 10_000,
+      policy: { delay: 300 },
+    });
+    const r = await sim.run();
+    expect(r.lost).toBe(0);
+    expect(r.audit.problems).toEqual([]); // includes: maps == unmaps on the device
+    const scrubbed = sim.pools.reduce((s, e) => s + e.pool.dmaScrubUnmaps, 0);
+    expect(scrubbed).toBeGreaterThan(0);
+    expect(sim.dev.maps).toBe(sim.dev.unmaps);
+    sim.dispose();
   });
 });

@@ -658,6 +658,10 @@ export class Simulation {
     let attached = 0;
     for (let d = 1; d < lim; d++) if (this.ledger.touched[d] && nm.pp[d] !== 0) attached++;
     if (attached > 0) this.problems.push(`${attached} buffers still attached to a pool after teardown`);
+    // Every DMA mapping undone exactly once (the v6.15 DMA index: pages still in flight at a
+    // teardown are unmapped by scrub, and not again when they come back).
+    if (this.dev.maps !== this.dev.unmaps)
+      this.problems.push(`DMA: ${this.dev.maps} mappings but ${this.dev.unmaps} unmaps after teardown`);
     const held = this.ledger.stillHeld();
     if (held > 0) this.problems.push(`the simulation still holds ${held} buffers after teardown`);
     if (mpStaticKey.count !== this.#startKey)

@@ -4,21 +4,26 @@
  * frag API cannot carve a 2 KiB chunk further), readable in the folio's bytes.
  */
 import { defineFixture, enumOption, intOption } from "../fixture.ts";
-import { HugeProvider, hugeOps } from "./index.ts";
+import { HUGE_CHUNK_SIZES, HugeProvider, hugeOps } from "./index.ts";
 
 export const hugeFixture = defineFixture({
   name: "huge",
   ops: hugeOps,
   userSide: "stack",
   options: {
-    chunkSize: enumOption<2048 | 4096>(4096, [2048, 4096] as const, "net_iov chunk bytes"),
+    chunkSize: enumOption<(typeof HUGE_CHUNK_SIZES)[number]>(
+      4096,
+      HUGE_CHUNK_SIZES,
+      "net_iov chunk bytes (16384 and up: large rx buffers, set as the queue's rx-buf-len)",
+    ),
     maxFolios: intOption(8, "order-9 folios the provider may hold at once", 1, 1024),
   },
   small: { maxFolios: 2 },
   buffers: (o) => ({ bufLen: o.chunkSize, frags: false, readable: true }),
   bind({ netdev, queueIdx, dev }, o) {
     const p = new HugeProvider({ dev, chunkSize: o.chunkSize, maxFolios: o.maxFolios });
-    netdev.bindRxQueue(queueIdx, hugeOps, p);
+    // A chunk larger than a page is a large rx buffer: the provider sets the queue's length.
+    netdev.bindRxQueue(queueIdx, hugeOps, p, o.chunkSize > 4096 ? o.chunkSize : 0);
     return {
       priv: p,
       user: { kind: "stack" },

@@ -32,6 +32,40 @@ for (const chunkSize of [2048, 4096])
     ),
   );
 
+// Large rx buffers: 32 KiB chunks are order-3 netmems of the driver's pool (the queue's rx-buf-len).
+runConformance(
+  fixtureTarget(
+    hugeFixture,
+    { chunkSize: 32768, maxFolios: 2 },
+    { name: "huge (32 KiB chunks, large rx buffers)", poolParams: { order: 3, maxLen: 32768 } },
+  ),
+);
+
+describe("huge: large rx buffers", () => {
+  test("a 32 KiB chunk needs an order-3 pool; the fixture sets the queue's rx-buf-len", () => {
+    const allocator = new PageAllocator({ pages: 1024 });
+    const dev = new DmaDevice(allocator);
+    const netdev = new NetDevice({ rxQueues: 1, dev });
+    const inst = hugeFixture.bind(
+      { netdev, queueIdx: 0, dev, pages: allocator },
+      { chunkSize: 32768, maxFolios: 1 },
+    );
+    expect(netdev.rxQueue(0).rxBufLen).toBe(32768);
+    const mk = (order: number) =>
+      PagePool.create({ flags: FLAGS, order, maxLen: 32768, netdev, queueIdx: 0, dev });
+    expect(() => mk(0)).toThrow(/E2BIG.*order must be 3/);
+    const pool = mk(3);
+    expect(pool.netmemSize).toBe(32768);
+    const ref = pool.allocNetmem();
+    expect(ref & 1).toBe(1);
+    pool.recycleDirect(ref);
+    pool.destroy();
+    inst.unbind();
+    inst.dispose();
+    allocator.dispose();
+  });
+});
+
 function world(opts: { chunkSize?: number; maxFolios?: number; pages?: number } = {}) {
   const allocator = new PageAllocator({ pages: opts.pages ?? 1024 });
   const dev = new DmaDevice(allocator);

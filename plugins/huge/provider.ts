@@ -1,6 +1,6 @@
 /**
  * huge: order-9 folios (2 MiB "huge pages") from the host page allocator, carved into small
- * net_iov chunks (2 KiB or 4 KiB). Pavel Begunkov's point on netdev: the host wants big
+ * net_iov chunks (2 KiB or 4 KiB; or 16-64 KiB large rx buffers). Pavel Begunkov's point on netdev: the host wants big
  * contiguous allocations (fewer, cheaper to map, kinder to the IOMMU/TLB), the NIC wants small
  * buffers; a provider can give both.
  *
@@ -41,12 +41,17 @@ import { PP_ALLOC_CACHE_REFILL, PP_ALLOC_CACHE_SIZE } from "../../core/types.ts"
 /** Folio order: 2^9 pages = 2 MiB (a PMD-sized huge page on x86-64). */
 export const HUGE_FOLIO_ORDER = 9;
 export const HUGE_FOLIO_SIZE = PAGE_SIZE << HUGE_FOLIO_ORDER;
-export const HUGE_CHUNK_SIZES = [2048, 4096] as const;
+/**
+ * Chunk sizes: 2 or 4 KiB (small buffers carved from the folio), or 16, 32 or 64 KiB: large rx
+ * buffers (net-next, Jan 2026), which the provider sets as its queue's rx buffer length; the
+ * driver's pool then has the matching order (one chunk is one order-2/3/4 netmem).
+ */
+export const HUGE_CHUNK_SIZES = [2048, 4096, 16384, 32768, 65536] as const;
 
 export interface HugeOptions {
   /** The device the folios are mapped for; it must be the device of the pools using them. */
   dev: DmaDevice;
-  /** Chunk size in bytes: 2048 or 4096 (default 4096). */
+  /** Chunk size in bytes: one of HUGE_CHUNK_SIZES (default 4096). */
   chunkSize?: number;
   /** Most folios held at once (default 8 = 16 MiB); bounds the provider's memory. */
   maxFolios?: number;
@@ -333,8 +338,14 @@ export function hugeInit(pool: PoolView): void {
   if (!(p instanceof HugeProvider))
     throw new PagePoolError("EINVAL", "huge: queue bound without a HugeProvider state");
   if (p.disposed) throw new PagePoolError("ENODEV", "huge: provider was disposed");
-  // As devmem and zcrx: a net_iov is one buffer; the pool must not think in compound pages.
-  if (pool.order !== 0) throw new PagePoolError("E2BIG", `huge: pool order must be 0, got ${pool.order}`);
+  // As devmem and zcrx: a net_iov is one buffer. Small chunks need an order-0 pool; a large
+  // chunk (the queue's rx buffer length) is one netmem of the matching order, as zcrx's niov_shift.
+  const order = p.chunkSize > PAGE_SIZE ? Math.log2(p.chunkSize / PAGE_SIZE) : 0;
+  if (pool.order !== order)
+    throw new PagePoolError(
+      "E2BIG",
+      `huge: pool order must be ${order} for ${p.chunkSize}-byte chunks, got ${pool.order}`,
+    );
   if (pool.dev !== p.dev)
     throw new PagePoolError(
       "EINVAL",

@@ -33,6 +33,18 @@ import type { ZcrxWorkerResult, ZcrxWorkerStart } from "./user-worker.ts";
 
 const FLAGS = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
+/** A driver's pool for queue 0 of `netdev` (bound to zcrx): receive, so DMA from the device. */
+function zcrxPool(netdev: NetDevice, extra: Partial<PagePoolParams> = {}): PagePool {
+  return PagePool.create({
+    flags: FLAGS,
+    dmaDir: "from-device",
+    maxLen: PAGE_SIZE,
+    netdev,
+    queueIdx: 0,
+    ...extra,
+  });
+}
+
 runConformance(
   fixtureTarget(
     zcrxFixture,
@@ -296,19 +308,10 @@ describe("zcrx: registration and ring sizes", () => {
     const netdev = new NetDevice({ rxQueues: 1, dev });
     const ifq = registerZcrxIfq(netdev, { queueIdx: 0, areaSize: 4 * PAGE_SIZE });
     dev.failNextMaps = 1;
-    expectCode(
-      () => PagePool.create({ flags: FLAGS, dmaDir: "from-device", maxLen: PAGE_SIZE, netdev, queueIdx: 0 }),
-      "ENOMEM",
-    );
+    expectCode(() => zcrxPool(netdev), "ENOMEM");
     expect(ifq.livePools).toBe(0);
     expect(ifq.area.isMapped).toBe(false);
-    const pool = PagePool.create({
-      flags: FLAGS,
-      dmaDir: "from-device",
-      maxLen: PAGE_SIZE,
-      netdev,
-      queueIdx: 0,
-    });
+    const pool = zcrxPool(netdev);
     expect(ifq.area.isMapped).toBe(true);
     expect(nm.dma[ifq.area.base + 3]).toBe(ifq.area.iovaBase + 3 * PAGE_SIZE);
     pool.destroy();
@@ -619,14 +622,7 @@ describe("zcrx: a Worker thread as the user", () => {
       cqEntries: 128,
     });
     const napi = netdev.rxQueue(0).napi;
-    const pool = PagePool.create({
-      flags: FLAGS,
-      dmaDir: "from-device",
-      maxLen: PAGE_SIZE,
-      netdev,
-      queueIdx: 0,
-      napi,
-    });
+    const pool = zcrxPool(netdev, { napi });
     const worker = new Worker(new URL("./user-worker.ts", import.meta.url).href);
     const done = new Promise<ZcrxWorkerResult>((resolve, reject) => {
       worker.onmessage = (e: MessageEvent<ZcrxWorkerResult>) => resolve(e.data);

@@ -10,7 +10,15 @@ import { PagePoolError } from "../../core/errors.ts";
 import { onCpu } from "../../core/netdev.ts";
 import { nm } from "../../core/netmem.ts";
 import { type PagePool, poolsById } from "../../core/page-pool.ts";
-import { allocSkb, kfreeSkb, type Skb, skbAddRxFrag, skbMarkForRecycle } from "../../core/skb.ts";
+import {
+  allocSkb,
+  kfreeSkb,
+  type Skb,
+  skbAddRxFrag,
+  skbClone,
+  skbGroReceive,
+  skbMarkForRecycle,
+} from "../../core/skb.ts";
 import { type BufferShape, type FixtureInstance, hostPagesMemory } from "../../plugins/fixture.ts";
 import { HeldQueue } from "../heldq.ts";
 import { readStamp, writeStamp } from "../stamp.ts";
@@ -24,6 +32,9 @@ export type StackStand = (() => FixtureInstance) | null;
 
 /** The user CPU: returns from here are process context on another CPU (never napi-local). */
 export const USER_CPU = 1;
+
+/** One skb in this many is cloned by a packet tap (exercises the shared-data release). */
+const TAP_EVERY = 64;
 
 export class StackBackend implements Backend {
   readonly name: string;
@@ -40,6 +51,13 @@ export class StackBackend implements Backend {
   /** The skbs the socket holds, by slot (the held queue carries the slot); slots are reused. */
   readonly #skbs: (Skb | null)[] = [];
   readonly #freeSlots: number[] = [];
+  /** GRO: the packet and skb the last buffer went to (the next buffer of the packet merges in). */
+  #lastSeq = -1;
+  #lastSkb: Skb | null = null;
+  /** Every TAP_EVERY-th skb is also seen by a packet tap: a clone, freed at once. */
+  #delivered = 0;
+  #groMerged = 0;
+  #tapClones = 0;
   readonly #report: UserReport = { received: 0, returned: 0, corrupt: 0, duplicated: 0, heldAtClose: 0 };
 
   constructor(name: string, env: BackendEnv, shape: BufferShape, stand: StackStand) {
@@ -54,8 +72,9 @@ export class StackBackend implements Backend {
     this.bound = stand !== null;
     this.bufLen = shape.bufLen;
     this.frags = shape.frags;
-    if (shape.bufLen < 4 || shape.bufLen > 4096)
-      throw new PagePoolError("EINVAL", `${name}: buffer length must be in [4, 4096], got ${shape.bufLen}`);
+    // Up to 64 KiB: a provider's large rx buffers (the queue's rx-buf-len).
+    if (shape.bufLen < 4 || shape.bufLen > 65536)
+      throw new PagePoolError("EINVAL", `${name}: buffer length must be in [4, 65536], got ${shape.bufLen}`);
     this.readable = shape.readable;
   }
 
@@ -79,10 +98,23 @@ export class StackBackend implements Backend {
     const skb = allocSkb();
     skbAddRxFrag(skb, ref, off, len);
     skbMarkForRecycle(skb);
+    this.#report.received++;
+    // GRO: the packet's further buffers merge into its first skb (skb_gro_receive) while they
+    // fit in MAX_SKB_FRAGS; the merged skb's stolen head is freed at once.
+    if (seq === this.#lastSeq && this.#lastSkb !== null && skbGroReceive(this.#lastSkb, skb) === 0) {
+      this.#groMerged++;
+      return true;
+    }
+    this.#lastSeq = seq;
+    this.#lastSkb = skb;
+    // A packet tap (tcpdump): a clone shares the data; freeing it releases nothing.
+    if (++this.#delivered % TAP_EVERY === 0) {
+      kfreeSkb(skbClone(skb));
+      this.#tapClones++;
+    }
     const slot = this.#freeSlots.pop() ?? this.#skbs.length;
     this.#skbs[slot] = skb;
     this.#held.push(slot, off, seq);
-    this.#report.received++;
     return true;
   }
 
@@ -107,6 +139,7 @@ export class StackBackend implements Backend {
       const skb = this.#skbs[slot] as Skb;
       this.#skbs[slot] = null;
       this.#freeSlots.push(slot);
+      if (skb === this.#lastSkb) this.#lastSkb = null;
       const ref = skb.shinfo.frags[0];
       if (this.readable) {
         const pool = poolsById.get(nm.pp[ref >>> 1]);
@@ -119,16 +152,19 @@ export class StackBackend implements Backend {
       // recvmsg consumed the skb: kfree_skb from process context. skb_release_data puts the
       // frag back through napi_pp_put_page to the pool that owns it (netmem->pp), which may be
       // a detached pool after a teardown.
-      if (!poolsById.has(nm.pp[ref >>> 1])) {
-        // Not a pool page any more: a bug the ledger reports; free the skb without the frag.
-        this.#env.ledger.unheldReturns++;
-        skb.shinfo.nrFrags = 0;
+      const sh = skb.shinfo;
+      let gone = 0;
+      for (let f = 0; f < sh.nrFrags; f++) if (!poolsById.has(nm.pp[sh.frags[f] >>> 1])) gone++;
+      if (gone > 0) {
+        // Not pool pages any more: a bug the ledger reports; free the skb without its frags.
+        this.#env.ledger.unheldReturns += gone;
+        sh.nrFrags = 0;
         kfreeSkb(skb);
         continue;
       }
-      ledger.drop(ref);
+      for (let f = 0; f < sh.nrFrags; f++) ledger.drop(sh.frags[f]);
+      this.#report.returned += sh.nrFrags;
       kfreeSkb(skb);
-      this.#report.returned++;
     }
   }
 
@@ -137,7 +173,10 @@ export class StackBackend implements Backend {
   }
 
   async close(advanceTimers: () => void): Promise<UserReport> {
-    this.#report.heldAtClose = this.#held.length;
+    // Buffers (frags) the socket still holds: a GRO'd skb holds several.
+    let held = 0;
+    for (const skb of this.#skbs) if (skb) held += skb.shinfo.nrFrags;
+    this.#report.heldAtClose = held;
     // Unbind (or restart) first: the driver destroys the pool while the user still holds buffers.
     if (this.#inst) this.#inst.unbind();
     else this.#env.restartQueue();
@@ -152,7 +191,7 @@ export class StackBackend implements Backend {
       if (!(e instanceof PagePoolError)) throw e;
       this.#env.log(`${this.name}: ${e.message}`);
     }
-    return { ...this.#report };
+    return { ...this.#report, extra: { groMerged: this.#groMerged, tapClones: this.#tapClones } };
   }
 
   counters(): Record<string, unknown> {
