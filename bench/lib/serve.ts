@@ -28,18 +28,18 @@
  * computed parameters per iteration, the result sunk), with the calibrated batch.
  */
 import { measure } from "mitata";
-import { type BenchDef, type MitataGen, type Mode, OPTIMISED_OUT_FACTOR, warmup } from "./harness.ts";
+import {
+  type BenchDef,
+  type BenchIdentity,
+  type MitataGen,
+  type Mode,
+  OPTIMISED_OUT_FACTOR,
+  warmup,
+} from "./harness.ts";
 
-export interface BenchMeta {
+/** A bench as the runner sees it: its identity and its key (`scenario/id`). */
+export interface BenchMeta extends BenchIdentity {
   key: string;
-  scenario: string;
-  id: string;
-  path: string;
-  degree: number;
-  ops: number;
-  label: string;
-  synthetic: boolean;
-  providers: string[];
 }
 
 export interface Calibration {
