@@ -44,7 +44,7 @@ import { AA_VARIANT, BASELINE, type ComparisonRecord, DISPATCH_PATHS } from "./l
 import type { Mode } from "./lib/harness.ts";
 import { accounting, failures } from "./lib/merge.ts";
 import { ServingChild } from "./lib/proc.ts";
-import { markdownReport, renderCharts, terminalSummary } from "./lib/report.ts";
+import { markdownReport, renderCharts, svgToPng, terminalSummary } from "./lib/report.ts";
 import { mulberry32, shuffle } from "./lib/rng.ts";
 import { cellCI, planRound, pooledFor, runRound, Samples, sampleId, summarise } from "./lib/schedule.ts";
 import { type NativeSection, parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
@@ -922,7 +922,10 @@ async function writeReport(r: ResultsFile, base: string): Promise<string[]> {
   let charts: string[] = [];
   try {
     const svgs = await renderCharts(r.figures, r.comparisons);
-    for (const [name, svg] of svgs) writeFileSync(join(base, name), svg);
+    for (const [name, svg] of svgs) {
+      writeFileSync(join(base, name), svg);
+      writeFileSync(join(base, name.replace(/\.svg$/, ".png")), await svgToPng(svg));
+    }
     charts = [...svgs.keys()];
   } catch (e) {
     r.failures.push(`charts: ${(e as Error).message}`);

@@ -22,6 +22,21 @@ const pct = (x: number) => (Number.isFinite(x) ? `±${(x * 100).toFixed(1)}%` : 
 
 type Spec = Record<string, unknown>;
 
+/**
+ * A PNG of an SVG chart (resvg, system fonts, white background, 1.5x), for places that do not
+ * show SVG (issue trackers, chat).
+ */
+export async function svgToPng(svg: string): Promise<Uint8Array> {
+  const { Resvg } = await import("@resvg/resvg-js");
+  return new Resvg(svg, {
+    background: "white",
+    fitTo: { mode: "zoom", value: 1.5 },
+    font: { loadSystemFonts: true },
+  })
+    .render()
+    .asPng();
+}
+
 export async function renderSvg(spec: Spec): Promise<string> {
   const compiled = vl.compile(spec as unknown as vl.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
@@ -36,7 +51,7 @@ export function sweepSpec(figs: readonly Figure[], engine: string): Spec | null 
     figs,
     engine,
     "dispatch",
-    `${engine}: dispatch sweep, provider slow path (ns per alloc+release, p50)`,
+    `${engine}: dispatch sweep, provider slow path (ns per alloc + release, median)`,
     [],
   );
 }
@@ -54,7 +69,7 @@ export function floorSpec(figs: readonly Figure[], engine: string): Spec | null 
     figs,
     engine,
     FLOOR_PATH,
-    `${engine}: dispatch floor, synthetic do-nothing providers (ns per alloc+release, p50)`,
+    `${engine}: dispatch floor, synthetic do-nothing providers (ns per alloc + release, median)`,
     direct,
   );
 }
@@ -124,7 +139,12 @@ function degreeSpec(
           {
             mark: { type: "line", point: false },
             encoding: {
-              y: { field: "ns", type: "quantitative", title: "ns / op (p50)", scale: { zero: true } },
+              y: {
+                field: "ns",
+                type: "quantitative",
+                title: "ns per alloc + release (median; bars: 95% CI)",
+                scale: { zero: true },
+              },
             },
           },
           {
