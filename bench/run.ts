@@ -850,10 +850,8 @@ async function runNative(
       log,
       target: o.target,
     });
-    if (r.skipped) {
-      log(`native: ${r.skipped}`);
-      return { section: { skipped: r.skipped }, comparisons: [] };
-    }
+    // (the leg has said so itself, in one line)
+    if (r.skipped) return { section: { skipped: r.skipped }, comparisons: [] };
     return {
       section: { meta: r.meta, figures: r.figures, headlines: r.headlines },
       comparisons: r.comparisons ?? [],
@@ -1012,6 +1010,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let built: Awaited<ReturnType<typeof build>> = { procs: [], providerSets: {}, skippedProviders: [] };
   if (jsEngines.length) built = await build({ ...o, engines: jsEngines }, log);
+  if (jsEngines.length && built.procs.length === 0) {
+    console.error(`bench: --filter ${JSON.stringify(o.filter)} matches no bench`);
+    return 2;
+  }
   // The native leg first, within its share: what it does not use goes to the JS legs.
   let native: NativeSection | undefined;
   let nativeRun: Awaited<ReturnType<typeof runNative>> | null = null;
