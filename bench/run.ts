@@ -1114,7 +1114,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const charts = await writeReport(results, base);
   log(terminalSummary(results));
   log(
-    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${relative(process.cwd(), jsonAt)}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${jsonAt.startsWith(ROOT) ? relative(ROOT, jsonAt) : jsonAt}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
   process.off("SIGINT", onInt);
   return status;

@@ -167,25 +167,49 @@ function degreeSpec(
 
 /** One engine's fixed paths (degree 0 or 1), grouped bars per variant. */
 export function pathsSpec(figs: readonly Figure[], engine: string, paths: readonly string[]): Spec | null {
+  // Each panel names its unit (the paths' operations differ); its own y scale, since a packet and
+  // an element do not share one. Bars: 95% intervals where the figure has one (schema v2).
+  const label = (f: Figure) => {
+    const unit = (f as Figure & { unit?: string }).unit;
+    return unit ? `${f.path} (${unit.replace(/^ns per /, "ns/")})` : f.path;
+  };
   const values = figs
     .filter((f) => f.engine === engine && paths.includes(f.path) && f.errors.length === 0)
-    .map((f) => ({ path: f.path, ns: f.p50, variant: f.variant }));
+    .map((f) => {
+      const ci = (f as Figure & { ci?: { lo: number; hi: number } }).ci;
+      return { path: label(f), ns: f.p50, lo: ci?.lo ?? f.p50, hi: ci?.hi ?? f.p50, variant: f.variant };
+    });
   if (values.length === 0) return null;
+  const order = paths.flatMap((p) => [
+    ...new Set(values.map((v) => v.path).filter((v) => v === p || v.startsWith(`${p} (`))),
+  ]);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: `${engine}: per-path cost (ns per op, p50)`,
+    title: `${engine}: per-path cost (median ns per operation, bars: 95% CI)`,
     data: { values },
     columns: 5,
-    facet: { field: "path", type: "nominal", title: null, sort: paths as string[] },
+    facet: { field: "path", type: "nominal", title: null, sort: order, header: { labelFontSize: 10 } },
     spec: {
-      width: 110,
+      width: 130,
       height: 160,
-      mark: "bar",
-      encoding: {
-        x: { field: "variant", type: "nominal", axis: { labels: false, ticks: false, title: null } },
-        y: { field: "ns", type: "quantitative", title: "ns / op (p50)" },
-        color: { field: "variant", type: "nominal" },
-      },
+      layer: [
+        {
+          mark: "bar",
+          encoding: {
+            x: { field: "variant", type: "nominal", axis: { labels: false, ticks: false, title: null } },
+            y: { field: "ns", type: "quantitative", title: "ns (median)" },
+            color: { field: "variant", type: "nominal" },
+          },
+        },
+        {
+          mark: { type: "rule", color: "#222" },
+          encoding: {
+            x: { field: "variant", type: "nominal" },
+            y: { field: "lo", type: "quantitative" },
+            y2: { field: "hi" },
+          },
+        },
+      ],
     },
     resolve: { scale: { y: "independent" } },
   };
