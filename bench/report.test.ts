@@ -184,3 +184,56 @@ describe("compare mode", () => {
     expect(err.join("\n")).toContain("cannot read");
   });
 });
+
+describe("runner command line", () => {
+  const capture = async (argv: string[]) => {
+    const { main } = await import("./run.ts");
+    const out: string[] = [];
+    const err: string[] = [];
+    const w = process.stdout.write;
+    const e = console.error;
+    process.stdout.write = ((s: string) => {
+      out.push(s);
+      return true;
+    }) as typeof process.stdout.write;
+    console.error = (s: string) => err.push(s);
+    try {
+      return { code: await main(argv), out: out.join(""), err: err.join("\n") };
+    } finally {
+      process.stdout.write = w;
+      console.error = e;
+    }
+  };
+
+  test("usage errors exit 2 before any work, naming the problem", async () => {
+    const typo = await capture(["--quik"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain("unknown flag --quik; did you mean --quick?");
+    expect((await capture(["--render", "nosuch.json"])).err).toContain("cannot read");
+    expect((await capture(["--render", "nosuch.json"])).code).toBe(2);
+    const sample = await capture(["--name", "sample"]);
+    expect(sample.code).toBe(2);
+    expect(sample.err).toContain("the committed sample");
+    const json = await capture(["--json", "/nonexistent-dir/x.json"]);
+    expect(json.code).toBe(2);
+    expect(json.err).toContain("/nonexistent-dir does not exist");
+    expect((await capture(["--target", "5"])).code).toBe(2);
+    expect((await capture(["compare", "a.json"])).code).toBe(2);
+  });
+
+  test("--help prints every flag with its default on stdout, exit 0", async () => {
+    const h = await capture(["--help"]);
+    expect(h.code).toBe(0);
+    for (const f of [
+      "--quick",
+      "--launches",
+      "--target",
+      "--budget",
+      "--json",
+      "--overwrite",
+      "compare mode",
+    ])
+      expect(h.out).toContain(f);
+    expect(h.out).toContain("default: 0.02");
+  });
+});
