@@ -16,6 +16,25 @@ import { parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta } from "./lib/serve.ts";
 import { derive } from "./run.ts";
 
+/** Runs `fn` with stdout and console.error captured; returns its result and what it printed. */
+async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const w = process.stdout.write;
+  const e = console.error;
+  process.stdout.write = ((s: string) => {
+    out.push(s);
+    return true;
+  }) as typeof process.stdout.write;
+  console.error = (s: string) => err.push(s);
+  try {
+    return { value: await fn(), out: out.join(""), err: err.join("\n") };
+  } finally {
+    process.stdout.write = w;
+    console.error = e;
+  }
+}
+
 const DEG = [1, 2, 4, 8];
 
 /** A results file whose if-chain costs `chain` x ops-table at every degree; `scale` slows everything. */
@@ -156,53 +175,33 @@ describe("compare mode", () => {
     const fb = join(dir, "b.json");
     writeFileSync(fa, JSON.stringify(await synthFile(8, 0.9)));
     writeFileSync(fb, JSON.stringify(await synthFile(9, 0.9, 1.2)));
-    const out: string[] = [];
-    const err: string[] = [];
-    const w = process.stdout.write;
-    const e = console.error;
-    process.stdout.write = ((s: string) => {
-      out.push(s);
-      return true;
-    }) as typeof process.stdout.write;
-    console.error = (s: string) => err.push(s);
-    try {
-      expect(await compareMain([fa, fb, "--fail-on-regression", "5"])).toBe(1);
-      expect(await compareMain([fa, fb, "--fail-on-regression=30"])).toBe(0);
-      expect(await compareMain([fa, fb])).toBe(0);
-      expect(await compareMain([fa])).toBe(2);
-      expect(await compareMain([fa, join(dir, "nope.json")])).toBe(2);
-      expect(await compareMain([fa, fb, "--fail-on-regresion", "5"])).toBe(2);
-      expect(await compareMain([fa, fb, "--fail-on-regression", "x"])).toBe(2);
-    } finally {
-      process.stdout.write = w;
-      console.error = e;
-    }
-    const text = out.join("");
+    const codes: number[] = [];
+    const { out, err } = await captured(async () => {
+      for (const argv of [
+        [fa, fb, "--fail-on-regression", "5"],
+        [fa, fb, "--fail-on-regression=30"],
+        [fa, fb],
+        [fa],
+        [fa, join(dir, "nope.json")],
+        [fa, fb, "--fail-on-regresion", "5"],
+        [fa, fb, "--fail-on-regression", "x"],
+      ])
+        codes.push(await compareMain(argv));
+    });
+    expect(codes).toEqual([1, 0, 0, 2, 2, 2, 2]);
+    const text = out;
     expect(text).toContain("FAIL: 12 cell(s) slower beyond their interval by more than 5%");
     expect(text).toContain("REGRESSION");
-    expect(err.join("\n")).toContain("did you mean --fail-on-regression");
-    expect(err.join("\n")).toContain("cannot read");
+    expect(err).toContain("did you mean --fail-on-regression");
+    expect(err).toContain("cannot read");
   });
 });
 
 describe("runner command line", () => {
   const capture = async (argv: string[]) => {
     const { main } = await import("./run.ts");
-    const out: string[] = [];
-    const err: string[] = [];
-    const w = process.stdout.write;
-    const e = console.error;
-    process.stdout.write = ((s: string) => {
-      out.push(s);
-      return true;
-    }) as typeof process.stdout.write;
-    console.error = (s: string) => err.push(s);
-    try {
-      return { code: await main(argv), out: out.join(""), err: err.join("\n") };
-    } finally {
-      process.stdout.write = w;
-      console.error = e;
-    }
+    const r = await captured(() => main(argv));
+    return { code: r.value, out: r.out, err: r.err };
   };
 
   test("usage errors exit 2 before any work, naming the problem", async () => {
