@@ -754,6 +754,13 @@ async function measureAll(
                 const id = sampleId(scope, k, v);
                 flags.set(id, { ...flags.get(id), optimisedOut: true });
               }
+          // One iteration count per bench for every process: the median of their calibrations.
+          const iters: Record<string, number> = {};
+          for (const k of b.keys) {
+            const ns = cals.map(([, cal]) => cal[k].iters).sort((x, y) => x - y);
+            iters[k] = ns[ns.length >> 1];
+          }
+          await Promise.all([...children.values()].map((c) => c.request({ op: "iters", iters })));
           const tRounds = Date.now();
           // This block's share of what is left, taken after its warm-up and calibration (those
           // are paid for by the blocks after it, which get a share of a shorter remainder).
