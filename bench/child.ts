@@ -17,6 +17,7 @@ import { scenario as e2e } from "./e2e-napi.bench.ts";
 import {
   type BenchDef,
   type BenchResult,
+  benchMeta,
   type ChildReport,
   type Mode,
   measureBench,
@@ -107,17 +108,7 @@ async function main(): Promise<void> {
         if (filter && !filter.test(`${sc.name}/${def.id}`) && !filter.test(def.path)) continue;
         const key = `${sc.name}/${def.id}`;
         defs.set(key, def);
-        metas.push({
-          key,
-          scenario: sc.name,
-          id: def.id,
-          path: def.path,
-          degree: def.degree,
-          ops: def.ops,
-          label: def.label,
-          synthetic: def.synthetic ?? false,
-          providers: def.providers ?? [],
-        });
+        metas.push({ key, ...benchMeta(sc.name, def) });
       }
     }
     const ready = {

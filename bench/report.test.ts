@@ -16,6 +16,25 @@ import { parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta } from "./lib/serve.ts";
 import { derive } from "./run.ts";
 
+/** Runs `fn` with stdout and console.error captured; returns its result and what it printed. */
+async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const w = process.stdout.write;
+  const e = console.error;
+  process.stdout.write = ((s: string) => {
+    out.push(s);
+    return true;
+  }) as typeof process.stdout.write;
+  console.error = (s: string) => err.push(s);
+  try {
+    return { value: await fn(), out: out.join(""), err: err.join("\n") };
+  } finally {
+    process.stdout.write = w;
+    console.error = e;
+  }
+}
+
 const DEG = [1, 2, 4, 8];
 
 /** A results file whose if-chain costs `chain` x ops-table at every degree; `scale` slows everything. */
@@ -156,31 +175,64 @@ describe("compare mode", () => {
     const fb = join(dir, "b.json");
     writeFileSync(fa, JSON.stringify(await synthFile(8, 0.9)));
     writeFileSync(fb, JSON.stringify(await synthFile(9, 0.9, 1.2)));
-    const out: string[] = [];
-    const err: string[] = [];
-    const w = process.stdout.write;
-    const e = console.error;
-    process.stdout.write = ((s: string) => {
-      out.push(s);
-      return true;
-    }) as typeof process.stdout.write;
-    console.error = (s: string) => err.push(s);
-    try {
-      expect(await compareMain([fa, fb, "--fail-on-regression", "5"])).toBe(1);
-      expect(await compareMain([fa, fb, "--fail-on-regression=30"])).toBe(0);
-      expect(await compareMain([fa, fb])).toBe(0);
-      expect(await compareMain([fa])).toBe(2);
-      expect(await compareMain([fa, join(dir, "nope.json")])).toBe(2);
-      expect(await compareMain([fa, fb, "--fail-on-regresion", "5"])).toBe(2);
-      expect(await compareMain([fa, fb, "--fail-on-regression", "x"])).toBe(2);
-    } finally {
-      process.stdout.write = w;
-      console.error = e;
-    }
-    const text = out.join("");
+    const codes: number[] = [];
+    const { out, err } = await captured(async () => {
+      for (const argv of [
+        [fa, fb, "--fail-on-regression", "5"],
+        [fa, fb, "--fail-on-regression=30"],
+        [fa, fb],
+        [fa],
+        [fa, join(dir, "nope.json")],
+        [fa, fb, "--fail-on-regresion", "5"],
+        [fa, fb, "--fail-on-regression", "x"],
+      ])
+        codes.push(await compareMain(argv));
+    });
+    expect(codes).toEqual([1, 0, 0, 2, 2, 2, 2]);
+    const text = out;
     expect(text).toContain("FAIL: 12 cell(s) slower beyond their interval by more than 5%");
     expect(text).toContain("REGRESSION");
-    expect(err.join("\n")).toContain("did you mean --fail-on-regression");
-    expect(err.join("\n")).toContain("cannot read");
+    expect(err).toContain("did you mean --fail-on-regression");
+    expect(err).toContain("cannot read");
+  });
+});
+
+describe("runner command line", () => {
+  const capture = async (argv: string[]) => {
+    const { main } = await import("./run.ts");
+    const r = await captured(() => main(argv));
+    return { code: r.value, out: r.out, err: r.err };
+  };
+
+  test("usage errors exit 2 before any work, naming the problem", async () => {
+    const typo = await capture(["--quik"]);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain("unknown flag --quik; did you mean --quick?");
+    expect((await capture(["--render", "nosuch.json"])).err).toContain("cannot read");
+    expect((await capture(["--render", "nosuch.json"])).code).toBe(2);
+    const sample = await capture(["--name", "sample"]);
+    expect(sample.code).toBe(2);
+    expect(sample.err).toContain("the committed sample");
+    const json = await capture(["--json", "/nonexistent-dir/x.json"]);
+    expect(json.code).toBe(2);
+    expect(json.err).toContain("/nonexistent-dir does not exist");
+    expect((await capture(["--target", "5"])).code).toBe(2);
+    expect((await capture(["compare", "a.json"])).code).toBe(2);
+  });
+
+  test("--help prints every flag with its default on stdout, exit 0", async () => {
+    const h = await capture(["--help"]);
+    expect(h.code).toBe(0);
+    for (const f of [
+      "--quick",
+      "--launches",
+      "--target",
+      "--budget",
+      "--json",
+      "--overwrite",
+      "compare mode",
+    ])
+      expect(h.out).toContain(f);
+    expect(h.out).toContain("default: 0.02");
   });
 });

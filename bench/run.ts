@@ -755,6 +755,13 @@ async function measureAll(
                 const id = sampleId(scope, k, v);
                 flags.set(id, { ...flags.get(id), optimisedOut: true });
               }
+          // One iteration count per bench for every process: the median of their calibrations.
+          const iters: Record<string, number> = {};
+          for (const k of b.keys) {
+            const ns = cals.map(([, cal]) => cal[k].iters).sort((x, y) => x - y);
+            iters[k] = ns[ns.length >> 1];
+          }
+          await Promise.all([...children.values()].map((c) => c.request({ op: "iters", iters })));
           const tRounds = Date.now();
           // This block's share of what is left, taken after its warm-up and calibration (those
           // are paid for by the blocks after it, which get a share of a shorter remainder).
@@ -851,10 +858,8 @@ async function runNative(
       log,
       target: o.target,
     });
-    if (r.skipped) {
-      log(`native: ${r.skipped}`);
-      return { section: { skipped: r.skipped }, comparisons: [] };
-    }
+    // (the leg has said so itself, in one line)
+    if (r.skipped) return { section: { skipped: r.skipped }, comparisons: [] };
     return {
       section: { meta: r.meta, figures: r.figures, headlines: r.headlines },
       comparisons: r.comparisons ?? [],
@@ -1013,6 +1018,10 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let built: Awaited<ReturnType<typeof build>> = { procs: [], providerSets: {}, skippedProviders: [] };
   if (jsEngines.length) built = await build({ ...o, engines: jsEngines }, log);
+  if (jsEngines.length && built.procs.length === 0) {
+    console.error(`bench: --filter ${JSON.stringify(o.filter)} matches no bench`);
+    return 2;
+  }
   // The native leg first, within its share: what it does not use goes to the JS legs.
   let native: NativeSection | undefined;
   let nativeRun: Awaited<ReturnType<typeof runNative>> | null = null;
@@ -1113,7 +1122,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const charts = await writeReport(results, base);
   log(terminalSummary(results));
   log(
-    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${relative(process.cwd(), jsonAt)}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${jsonAt.startsWith(ROOT) ? relative(ROOT, jsonAt) : jsonAt}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   );
   process.off("SIGINT", onInt);
   return status;

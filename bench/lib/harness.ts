@@ -147,13 +147,14 @@ export async function measureNoop(mode: Mode): Promise<Stats> {
   return pickStats(await measure(() => {}, { ...MODE_OPTS[mode] }));
 }
 
-export async function measureBench(
-  scenario: string,
-  def: BenchDef,
-  mode: Mode,
-  noop: Stats,
-): Promise<BenchResult> {
-  const base = {
+/** What a bench is, without its figures: the identity every report of it carries. */
+export type BenchIdentity = Pick<
+  BenchResult,
+  "scenario" | "id" | "path" | "degree" | "ops" | "label" | "synthetic" | "providers"
+>;
+
+export function benchMeta(scenario: string, def: BenchDef): BenchIdentity {
+  return {
     scenario,
     id: def.id,
     path: def.path,
@@ -163,6 +164,15 @@ export async function measureBench(
     synthetic: def.synthetic ?? false,
     providers: def.providers ?? [],
   };
+}
+
+export async function measureBench(
+  scenario: string,
+  def: BenchDef,
+  mode: Mode,
+  noop: Stats,
+): Promise<BenchResult> {
+  const base = benchMeta(scenario, def);
   try {
     warmup(def.gen, WARMUP_NS[mode]);
     const s = pickStats(await measure(def.gen, { ...MODE_OPTS[mode] }));

@@ -17,6 +17,7 @@
  * bursts, so all of them look alike to the scheduler.
  */
 import { AA_VARIANT, BASELINE, type ComparisonRecord } from "./comparison.ts";
+import type { Figure } from "./merge.ts";
 import { shuffle } from "./rng.ts";
 import { unitOf } from "./schema.ts";
 import type { BenchMeta } from "./serve.ts";
@@ -150,34 +151,17 @@ const medianOf = (xs: readonly number[]) => {
   return s.length === 0 ? Number.NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** A measured bench of one variant: the absolute figure (charts, accounting, compare mode). */
-export interface LevelFigure {
-  engine: string;
-  set: string;
-  variant: string;
+/**
+ * A measured bench of one variant: the absolute figure (charts, accounting, compare mode), the
+ * one-shot Figure's fields (p50/p75/mean of every burst, spread of the launches' medians,
+ * launches as runs) plus its unit and interval.
+ */
+export interface LevelFigure extends Figure {
   key: string;
-  scenario: string;
-  id: string;
-  path: string;
-  degree: number;
-  label: string;
-  synthetic: boolean;
-  providers: string[];
   unit: string;
-  /** Median, 75th percentile and mean of every burst, in `unit`. */
-  p50: number;
-  p75: number;
-  mean: number;
   /** Interval of the level (launch-corrected like the ratios; `logSE` feeds compare mode). */
   ci: RatioCI & { logSE: number };
-  /** Relative half-range of the launches' medians (0.03 = ±3%); NaN with one launch. */
-  spread: number;
-  runs: number;
   bursts: number;
-  perProcessP50: number[];
-  optimisedOut: boolean;
-  errors: string[];
-  extra: Record<string, number | string | boolean>;
 }
 
 export interface SummaryInput {

@@ -16,6 +16,10 @@
  *       calibrateMs 0 skips mitata (the runner runs it in the first launch only: it costs ~70 ms
  *       per bench and process, and whether the engine folded a bench away is a property of the
  *       code and the engine, not of the launch).
+ *   {"op":"iters","iters":{"<key>":n}}              set the iterations per burst: the runner
+ *       gives every process of a comparison the same count (the median of their calibrations),
+ *       so the two sides of a pair do the same work and the cache-cold start of a burst weighs
+ *       the same in both
  *   {"op":"burst","key":"dispatch-floor/floor-4"}    -> {"ns": <ns per op over one burst>}
  *   {"op":"after","keys":[...]}                      -> each bench's checks and extra figures
  *   {"op":"quit"}
@@ -28,18 +32,18 @@
  * computed parameters per iteration, the result sunk), with the calibrated batch.
  */
 import { measure } from "mitata";
-import { type BenchDef, type MitataGen, type Mode, OPTIMISED_OUT_FACTOR, warmup } from "./harness.ts";
+import {
+  type BenchDef,
+  type BenchIdentity,
+  type MitataGen,
+  type Mode,
+  OPTIMISED_OUT_FACTOR,
+  warmup,
+} from "./harness.ts";
 
-export interface BenchMeta {
+/** A bench as the runner sees it: its identity and its key (`scenario/id`). */
+export interface BenchMeta extends BenchIdentity {
   key: string;
-  scenario: string;
-  id: string;
-  path: string;
-  degree: number;
-  ops: number;
-  label: string;
-  synthetic: boolean;
-  providers: string[];
 }
 
 export interface Calibration {
@@ -51,6 +55,7 @@ export interface Calibration {
 export type Command =
   | { op: "warmup"; keys: string[]; warmupMs: number }
   | { op: "prepare"; keys: string[]; calibrateMs: number; burstMs: number }
+  | { op: "iters"; iters: Record<string, number> }
   | { op: "burst"; key: string }
   | { op: "after"; keys: string[] }
   | { op: "quit" };
@@ -135,6 +140,16 @@ export class Server {
           out[key] = { avgIterNs, iters: p.iters, optimisedOut };
         }
         return { cal: out };
+      }
+      case "iters": {
+        for (const [key, n] of Object.entries(cmd.iters)) {
+          const p = this.prepared.get(key);
+          if (!p) throw new Error(`iters before prepare: ${key}`);
+          if (!(Number.isInteger(n) && n >= 1))
+            throw new Error(`iters for ${key} must be a positive integer, got ${n}`);
+          p.iters = n;
+        }
+        return { ok: true };
       }
       case "burst": {
         const p = this.prepared.get(cmd.key);

@@ -101,18 +101,22 @@ export function pairedRatioCI(groups: readonly (readonly number[])[], opts: CIOp
   }
   stats.sort((a, b) => a - b);
   const alpha = (1 - level) / 2;
-  const lo = Math.exp(quantileSorted(stats, alpha));
-  const hi = Math.exp(quantileSorted(stats, 1 - alpha));
-  const estimate = Math.exp(est);
-  return {
-    estimate,
-    lo,
-    hi,
-    level,
-    halfWidth: (hi - lo) / 2 / estimate,
-    pairs,
-    launches: g.length,
-  };
+  return ratioCI(est, quantileSorted(stats, alpha), quantileSorted(stats, 1 - alpha), level, pairs, g.length);
+}
+
+/** A RatioCI from its bounds on the log scale. */
+function ratioCI(
+  logEst: number,
+  logLo: number,
+  logHi: number,
+  level: number,
+  pairs: number,
+  launches: number,
+): RatioCI {
+  const estimate = Math.exp(logEst);
+  const lo = Math.exp(logLo);
+  const hi = Math.exp(logHi);
+  return { estimate, lo, hi, level, halfWidth: (hi - lo) / 2 / estimate, pairs, launches };
 }
 
 /**
@@ -287,20 +291,7 @@ export function launchCorrectedCI(
       ? (tau2 + meanWithin) ** 2 / ((dfTau > 0 ? tau2 ** 2 / dfTau : 0) + meanWithin ** 2 / dfWithin)
       : dfWithin;
   const z = jstat.studentt.inv(1 - (1 - level) / 2, Math.max(1, dfEff));
-  const estimate = Math.exp(m);
-  const lo = Math.exp(m - z * se);
-  const hi = Math.exp(m + z * se);
-  return {
-    estimate,
-    lo,
-    hi,
-    level,
-    halfWidth: (hi - lo) / 2 / estimate,
-    pairs,
-    launches: L,
-    logSE: se,
-    tau2,
-  };
+  return { ...ratioCI(m, m - z * se, m + z * se, level, pairs, L), logSE: se, tau2 };
 }
 
 /**
@@ -316,10 +307,7 @@ export function twoSampleRatioCI(
   const d = Math.log(b.estimate) - Math.log(a.estimate);
   const se = Math.sqrt(a.logSE ** 2 + b.logSE ** 2);
   const z = probit(1 - (1 - level) / 2);
-  const estimate = Math.exp(d);
-  const lo = Math.exp(d - z * se);
-  const hi = Math.exp(d + z * se);
-  return { estimate, lo, hi, level, halfWidth: (hi - lo) / 2 / estimate, pairs: 0, launches: 0, logSE: se };
+  return { ...ratioCI(d, d - z * se, d + z * se, level, 0, 0), logSE: se };
 }
 
 /** "8% faster (5–11%)", "≈ (−2 to +3%)": a ratio as a signed percentage change with its interval. */
