@@ -98,6 +98,21 @@ function burst(p: Prepared): number {
   return (t1 - t0) / (iters * p.def.ops);
 }
 
+/**
+ * The no-op's cost per call for mitata's "likely optimised out" rule: the fastest of three warm
+ * measurements, each at least NOOP_MIN_NS long. A short calibration (quick mode: a few ms) of a
+ * just-compiled no-op reads several times its warm cost, which flagged 64-iteration loops as
+ * optimised out; the fastest warm reading is the no-op's real cost, and a bench that was really
+ * eliminated still reads below 1.42x of it.
+ */
+const NOOP_MIN_NS = 20e6;
+async function warmNoop(minCpuNs: number): Promise<number> {
+  const opts = { min_cpu_time: Math.max(minCpuNs, NOOP_MIN_NS), min_samples: 4, gc: false as const };
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < 3; r++) best = Math.min(best, (await measure(() => {}, opts)).avg);
+  return best;
+}
+
 export class Server {
   private readonly prepared = new Map<string, Prepared>();
   constructor(private readonly defs: Map<string, BenchDef>) {}
@@ -123,7 +138,7 @@ export class Server {
             const s = await measure(def.gen, opts);
             // mitata's rule against a no-op measured the same way, now (a no-op measured at
             // start-up on a busy machine can read slower than a real bench measured later).
-            noop ??= (await measure(() => {}, opts)).avg;
+            noop ??= await warmNoop(opts.min_cpu_time);
             avgIterNs = s.avg;
             optimisedOut = s.avg < OPTIMISED_OUT_FACTOR * noop;
             p.iters = Math.max(1, Math.round(burstNs / Math.max(1, s.avg)));
