@@ -130,6 +130,25 @@ describe("report (schema v2)", () => {
     expect(md).not.toContain("Dispatch:"); // the old sentence list is gone
   });
 
+  test("native A/A: the 5% bar applies to the engine (all flavours together), not to a 13-cell flavour", async () => {
+    const r = await synthFile(1, 0.9);
+    const flav = (flavour: string, falseCalls: number) => ({
+      engine: "native",
+      flavour,
+      cells: 13,
+      falseCalls,
+      rate: falseCalls / 13,
+      medianHalfWidth: 0.01,
+    });
+    r.aa.push(flav("plain", 1), flav("retpoline", 0), flav("retpoline+rethunk", 0), flav("ibt", 0));
+    const lines = terminalSummary(r).split("\n");
+    const total = lines.findIndex((l) => l.startsWith("A/A native (all 4 flavours)"));
+    expect(lines[total]).toContain("called different in 1 of 52 cells (false-call rate 1.9%, must be ≤ 5%)");
+    expect(lines[total + 1]).toBe(
+      "A/A native/plain: ops-table#2 / ops-table called different in 1 of 13 cells (false-call rate 7.7%); median half-width ±1.0%.",
+    );
+  });
+
   test("parseResults refuses other schemas and non-JSON with a plain message", () => {
     expect(() => parseResults("{", "x.json")).toThrow(/x.json: not JSON/);
     expect(() =>

@@ -153,12 +153,26 @@ export function comparisonGrid(cs: readonly ComparisonRecord[]): string {
 }
 
 function aaLines(r: ResultsFile): string[] {
-  return r.aa.map((a) => {
+  const lines = r.aa.map((a) => {
     const d = a.dispatch
       ? `; pooled over the dispatch cells ${a.dispatch.estimate.toFixed(3)} (${a.dispatch.lo.toFixed(3)}–${a.dispatch.hi.toFixed(3)})`
       : "";
-    return `A/A ${a.engine}${a.flavour ? `/${a.flavour}` : ""}: ops-table#2 / ops-table called different in ${a.falseCalls} of ${a.cells} cells (false-call rate ${(a.rate * 100).toFixed(1)}%, must be ≤ 5%); median half-width ±${(a.medianHalfWidth * 100).toFixed(1)}%${d}.`;
+    // The ≤ 5% bar is per engine; a native flavour has 13 cells, so one miss there reads 7.7%.
+    const bar = a.flavour ? "" : ", must be ≤ 5%";
+    return `A/A ${a.engine}${a.flavour ? `/${a.flavour}` : ""}: ops-table#2 / ops-table called different in ${a.falseCalls} of ${a.cells} cells (false-call rate ${(a.rate * 100).toFixed(1)}%${bar}); median half-width ±${(a.medianHalfWidth * 100).toFixed(1)}%${d}.`;
   });
+  const native = r.aa.filter((a) => a.engine === "native");
+  if (native.length > 0) {
+    const calls = native.reduce((n, a) => n + a.falseCalls, 0);
+    const cells = native.reduce((n, a) => n + a.cells, 0);
+    const at = lines.findIndex((_, i) => r.aa[i].engine === "native");
+    lines.splice(
+      at,
+      0,
+      `A/A native (all ${native.length} flavours): called different in ${calls} of ${cells} cells (false-call rate ${((calls / Math.max(1, cells)) * 100).toFixed(1)}%, must be ≤ 5%).`,
+    );
+  }
+  return lines;
 }
 
 function targetLine(r: ResultsFile): string {
