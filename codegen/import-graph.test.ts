@@ -54,7 +54,8 @@ describe("plugins depend on the core's leaf modules only", () => {
   // Provider code (what the registry loads) must not reach the pool class or its parts, even
   // for types: the contract is PoolView (core/provider.ts). Tests, their shared models (the
   // conformance case, stack-model.ts) and the README examples are users of the pool.
-  const INTERNAL = /from "(?:\.\.\/)+core\/(?:page-pool|pool-(?:audit|bulk|create|destroy|frag|netlink|slow))\.ts"/;
+  const INTERNAL =
+    /from "(?:\.\.\/)+core\/(?:page-pool|pool-(?:audit|bulk|create|destroy|frag|netlink|slow))\.ts"/;
   const isUserCode = (f: string) =>
     /\.test\.ts$|conformance\.case\.ts$|stack-model\.ts$|\/example\.ts$/.test(f);
   test("no provider module imports core/page-pool.ts or the pool's internals", () => {
