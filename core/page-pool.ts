@@ -1,8 +1,9 @@
 /**
  * PagePool: net/core/page_pool.c in TypeScript, names in camelCase. This file is the pool and
  * its data paths (fast path, refill, put/recycle); the kernel's other seams sit beside it:
- * types.ts (types.h: constants, params), pool-slow.ts, pool-frag.ts, pool-bulk.ts,
- * pool-create.ts, pool-destroy.ts, pool-netlink.ts (page_pool_user.c), pool-table.ts, pool-audit.ts (model only).
+ * types.ts (types.h: constants, params), pool-create.ts, pool-slow.ts, pool-frag.ts,
+ * pool-bulk.ts, pool-destroy.ts, pool-netlink.ts (page_pool_user.c), pool-table.ts,
+ * pool-audit.ts (model only); the per-CPU stats in stats.ts, use_xdp_mem in xdp.ts.
  *
  * Concurrency contract, as in the kernel: allocation, the alloc cache and direct recycling belong
  * to the pool's NAPI context (one consumer, no locks); puts from elsewhere go through the ring.
@@ -205,8 +206,8 @@ export class PagePool {
   }
 
   /**
-   * page_pool_create() (pool-create.ts): validates params as page_pool_init() does, takes the provider from the
-   * rx queue (never from params), calls its init, and unwinds on failure.
+   * page_pool_create() (pool-create.ts): validates params as page_pool_init() does, takes the
+   * provider from the rx queue (never from params), calls its init, and unwinds on failure.
    */
   static create(params: PagePoolParams = {}): PagePool {
     return PagePool.createPercpu(params, -1);
