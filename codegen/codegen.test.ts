@@ -173,7 +173,15 @@ describe("emit", () => {
     expect(chain).toContain("if (k === 2) return betaAlloc(pool, gfp);");
     expect(chain).toContain("if (k === 2) return betaTwo$sharedInit(pool);");
     expect(chain.split("sharedInit as betaTwo$sharedInit").length).toBe(2); // imported once
-    expect(chain).toContain("if (k === 2) return betaTwo$sharedInit(pool);\n}\n\nexport function mpNlFill");
+    // mpDestroy ends with beta-two's branch; mpNlFill lists only alpha (beta-two has no nlFill) and,
+    // as page_pool_nl_fill, passes no queue.
+    expect(chain).toContain(
+      "if (k === 2) return betaTwo$sharedInit(pool);\n}\n\n/**\n * page_pool_nl_fill()",
+    );
+    expect(chain).toContain(
+      "mpNlFill(pool: DispatchPool): Record<string, unknown> | undefined {\n  const k = pool.mpKind;\n" +
+        "  if (k === 1) return alphaNlFill(pool.mpPriv, null);\n  return undefined;\n}",
+    );
     expect(chain).not.toContain("mpOps"); // no function pointer anywhere
     expect(chain).not.toContain("Uninstall"); // uninstall is not dispatched
     expect(chain.indexOf("return alphaNlFill")).toBeGreaterThan(0);
@@ -183,6 +191,8 @@ describe("emit", () => {
       "if (mpStaticKey.count > 0 && pool.mpOps !== null) return pool.mpOps.allocNetmems(pool, gfp);",
     );
     expect(table).not.toContain("alphaAlloc");
+    expect(table).toContain("return pool.mpOps?.nlFill?.(pool.mpPriv, null);");
+    expect(get("dispatch-icall-wrapper.generated.ts")).toContain("return alphaNlFill(pool.mpPriv, null);");
     expect(get("registry.generated.ts")).toContain(
       "export const PROVIDERS: readonly MemoryProviderOps[] = Object.freeze([alphaOps, betaTwoOps]);",
     );

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { findCycles, GRAPH_DIRS, runtimeGraph, sourceFiles } from "./import-graph.ts";
@@ -54,7 +54,8 @@ describe("plugins depend on the core's leaf modules only", () => {
   // Provider code (what the registry loads) must not reach the pool class or its parts, even
   // for types: the contract is PoolView (core/provider.ts). Tests, their shared models (the
   // conformance case, stack-model.ts) and the README examples are users of the pool.
-  const INTERNAL = /from "(?:\.\.\/)+core\/(?:page-pool|pool-(?:audit|bulk|destroy|frag|netlink|slow))\.ts"/;
+  const INTERNAL =
+    /from "(?:\.\.\/)+core\/(?:page-pool|pool-(?:audit|bulk|create|destroy|frag|netlink|slow))\.ts"/;
   const isUserCode = (f: string) =>
     /\.test\.ts$|conformance\.case\.ts$|stack-model\.ts$|\/example\.ts$/.test(f);
   test("no provider module imports core/page-pool.ts or the pool's internals", () => {
@@ -63,5 +64,36 @@ describe("plugins depend on the core's leaf modules only", () => {
       .filter((f) => INTERNAL.test(readFileSync(f, "utf8")))
       .map((f) => f.slice(ROOT.length + 1));
     expect(offenders).toEqual([]);
+  });
+});
+
+/** Files directly in `dir` ending in .ts with more than `max` lines (as `wc -l` counts), with their counts. */
+function overLineLimit(dir: string, max: number): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => {
+      const text = readFileSync(join(dir, f), "utf8");
+      return { f, n: text.split("\n").length - (text.endsWith("\n") ? 1 : 0) };
+    })
+    .filter(({ n }) => n > max)
+    .map(({ f, n }) => `${f}: ${n} lines`);
+}
+
+describe("the core stays split along the kernel's seams (issue 9)", () => {
+  test("no core/*.ts file, tests included, is over 500 lines", () => {
+    expect(readdirSync(join(ROOT, "core")).filter((f) => f.endsWith(".ts")).length).toBeGreaterThan(20);
+    expect(overLineLimit(join(ROOT, "core"), 500)).toEqual([]);
+  });
+
+  test("the check fails on a file over the limit", () => {
+    const dir = mkdtempSync(join(tmpdir(), "line-limit-"));
+    try {
+      writeFileSync(join(dir, "ok.ts"), "x\n".repeat(500));
+      writeFileSync(join(dir, "big.ts"), "x\n".repeat(501));
+      writeFileSync(join(dir, "notes.md"), "x\n".repeat(900));
+      expect(overLineLimit(dir, 500)).toEqual(["big.ts: 501 lines"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,15 +1,16 @@
 /**
  * PagePool: net/core/page_pool.c in TypeScript, names in camelCase. This file is the pool and
  * its data paths (fast path, refill, put/recycle); the kernel's other seams sit beside it:
- * types.ts (types.h: constants, params), pool-slow.ts, pool-frag.ts, pool-bulk.ts,
- * pool-destroy.ts, pool-netlink.ts (page_pool_user.c), pool-table.ts, pool-audit.ts (model only).
+ * types.ts (types.h: constants, params), pool-create.ts, pool-slow.ts, pool-frag.ts,
+ * pool-bulk.ts, pool-destroy.ts, pool-netlink.ts (page_pool_user.c), pool-table.ts,
+ * pool-audit.ts (model only); the per-CPU stats in stats.ts, use_xdp_mem in xdp.ts.
  *
  * Concurrency contract, as in the kernel: allocation, the alloc cache and direct recycling belong
  * to the pool's NAPI context (one consumer, no locks); puts from elsewhere go through the ring.
  * The model is single-threaded, so "elsewhere" is expressed with napiRun()/onCpu() in netdev.ts.
  * Hot paths allocate no objects: refs are integers, per-netmem state is in netmem.ts's tables.
  */
-import { mpAllocNetmems, mpInit, mpReleaseNetmem, providerKind } from "#dispatch";
+import { mpAllocNetmems, mpReleaseNetmem, providerKind } from "#dispatch";
 import { PagePoolError } from "./errors.ts";
 import { cpu, type Napi, type NetDevice, type RxQueue } from "./netdev.ts";
 import {
@@ -21,33 +22,28 @@ import {
   netmemDesc,
   netmemDmaAddr,
   netmemIsNetIov,
-  netmemRefCount,
   nm,
   PAGE_SIZE,
   unrefNetmem,
 } from "./netmem.ts";
-import {
-  type DmaDevice,
-  defaultDmaDevice,
-  MAX_PAGE_ORDER,
-  NUMA_NO_NODE,
-  type PageAllocator,
-} from "./page-alloc.ts";
+import { type DmaDevice, defaultDmaDevice, NUMA_NO_NODE, type PageAllocator } from "./page-alloc.ts";
 import { auditPool, checkOwned } from "./pool-audit.ts";
 import { putNetmemBulk } from "./pool-bulk.ts";
+import { checkCreate, initAndList, type PoolBinding } from "./pool-create.ts";
 import { destroyPool } from "./pool-destroy.ts";
 import { DmaIndex } from "./pool-dma.ts";
 import { allocFragNetmem, allocNetmemSized } from "./pool-frag.ts";
 import { describePool } from "./pool-netlink.ts";
 import { allocPagesSlow, releasePageDma } from "./pool-slow.ts";
-import { allocPoolId, poolsById } from "./pool-table.ts";
-import { type MemoryProviderOps, mpStaticKey } from "./provider.ts";
+import { allocPoolId } from "./pool-table.ts";
+import type { MemoryProviderOps } from "./provider.ts";
 import { PtrRing } from "./ptr-ring.ts";
 import {
   NUM_STATS,
   newRecyclePcpu,
   type PagePoolStats,
   RECYCLE_STRIDE,
+  recycleStatsOnCpu,
   S_CACHE_FULL,
   S_CACHED,
   S_EMPTY,
@@ -71,13 +67,11 @@ import {
   type PagePoolParams,
   PP_ALLOC_CACHE_REFILL,
   PP_ALLOC_CACHE_SIZE,
-  PP_FLAG_ALLOW_UNREADABLE_NETMEM,
   PP_FLAG_DMA_MAP,
   PP_FLAG_DMA_SYNC_DEV,
   PP_FLAG_SYSTEM_POOL,
   PP_RING_DEFAULT_SIZE,
   PP_RING_MAX_SIZE,
-  validateParams,
   XDP_BULK_QUEUE_SIZE,
 } from "./types.ts";
 
@@ -184,10 +178,7 @@ export class PagePool {
   /** Warnings emitted while a detached pool waited (tests read this). */
   stalledWarnings = 0;
 
-  private constructor(
-    p: PagePoolParams,
-    mp: { ops: MemoryProviderOps | null; priv: unknown; rxq: RxQueue | null },
-  ) {
+  private constructor(p: PagePoolParams, mp: PoolBinding) {
     this.order = p.order ?? 0;
     this.nid = p.nid ?? NUMA_NO_NODE;
     this.maxLen = p.maxLen ?? 0;
@@ -215,8 +206,8 @@ export class PagePool {
   }
 
   /**
-   * page_pool_create(): validates params as page_pool_init() does, takes the provider from the
-   * rx queue (never from params), calls its init, and unwinds on failure.
+   * page_pool_create() (pool-create.ts): validates params as page_pool_init() does, takes the
+   * provider from the rx queue (never from params), calls its init, and unwinds on failure.
    */
   static create(params: PagePoolParams = {}): PagePool {
     return PagePool.createPercpu(params, -1);
@@ -227,45 +218,10 @@ export class PagePool {
    * from that CPU's softirq recycle straight into the cache, as napi-local puts do.
    */
   static createPercpu(params: PagePoolParams, cpuid: number): PagePool {
-    const p = params;
-    const dmaDir = validateParams(p);
-    if (!Number.isInteger(cpuid) || cpuid < -1 || cpuid > 1023)
-      throw new PagePoolError("EINVAL", `cpuid must be an integer in [-1, 1023], got ${cpuid}`);
-    let rxq: RxQueue | null = null;
-    let ops: MemoryProviderOps | null = null;
-    let priv: unknown = null;
-    if (p.netdev) {
-      rxq = p.netdev.rxQueue(p.queueIdx ?? 0);
-      // Only a pool that may hold unreadable netmem takes the queue's provider.
-      if ((p.flags ?? 0) & PP_FLAG_ALLOW_UNREADABLE_NETMEM) {
-        ops = rxq.mpParams.ops;
-        priv = rxq.mpParams.priv;
-      }
-    }
-
-    const pool = new PagePool({ ...p, dmaDir }, { ops, priv, rxq });
+    const b = checkCreate(params, cpuid); // pool-create.ts
+    const pool = new PagePool({ ...params, dmaDir: b.dmaDir }, b);
     pool.cpuid = cpuid;
-    if (ops) {
-      // Providers need the pool to map and sync (they then turn off what they do not need).
-      if (!pool.dmaMap || !pool.dmaSync)
-        throw new PagePoolError(
-          "EOPNOTSUPP",
-          "a memory provider needs flags PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV",
-        );
-      // The kernel WARNs unless mp_ops is in rodata; here: frozen and in the generated registry.
-      if (!Object.isFrozen(ops) || pool.mpKind === 0)
-        throw new PagePoolError("EFAULT", `provider "${ops.name}" ops are not a frozen, registered table`);
-      mpInit(pool); // throws to refuse; nothing else was set up yet, so nothing to unwind
-      mpStaticKey.count++;
-    } else if (pool.order > MAX_PAGE_ORDER)
-      throw new PagePoolError(
-        "EINVAL",
-        `order must be <= MAX_PAGE_ORDER (${MAX_PAGE_ORDER}), got ${pool.order}`,
-      );
-    poolsById.set(pool.id, pool);
-    rxq?.pools.add(pool);
-    // page_pool_list(): a pool made with a netdev is listed on it (netlink can see it).
-    p.netdev?.pagePools.add(pool);
+    initAndList(pool);
     return pool;
   }
 
@@ -333,17 +289,6 @@ export class PagePool {
   }
 
   /**
-   * page_pool_use_xdp_mem() (via xdp_rxq_info_reg_mem_model): one more user, so the driver's and
-   * the XDP memory model's page_pool_destroy() each drop one; `disconnect` runs at the final free.
-   */
-  useXdpMem(disconnect: (pool: PagePool) => void, memId: number): void {
-    if (this.state !== "live") this.refuseAfterDestroy("useXdpMem");
-    this.userCnt++;
-    this.disconnect = disconnect;
-    this.xdpMemId = memId;
-  }
-
-  /**
    * @internal Dispatcher only: __page_pool_alloc_netmems_slow(), the no-provider slow path
    * (pool-slow.ts).
    */
@@ -407,7 +352,7 @@ export class PagePool {
       return;
     }
     if (this.dmaSync) this.syncForDevice(ref, dmaSyncSize);
-    // page_pool_recycle_in_cache() (recycleInCache), written out on this, the single-put hot
+    // page_pool_recycle_in_cache() (pool-bulk.ts recycleInCache), written out on this, the single-put hot
     // path: V8 inlines by cumulative bytecode size (920 bytes), and recycleDirect must fit whole
     // into the caller's loop; one helper call more made Node's fast path 1.27x slower.
     if (allowDirect && this.cacheCount < PP_ALLOC_CACHE_SIZE) {
@@ -447,23 +392,6 @@ export class PagePool {
   }
 
   /**
-   * @internal page_pool_recycle_in_cache(), false (and cache_full counted) when the cache is full.
-   * The bulk put calls it; putUnrefedNetmem writes the same lines out (see there why).
-   */
-  recycleInCache(ref: NetmemRef): boolean {
-    if (this.cacheCount === PP_ALLOC_CACHE_SIZE) {
-      this.st[S_CACHE_FULL]++;
-      this.recyclePcpu[cpu.id * RECYCLE_STRIDE + (S_CACHE_FULL - S_CACHED)]++;
-      return false;
-    }
-    nm.loc[netmemDesc(ref)] = LOC_CACHE;
-    this.cache[this.cacheCount++] = ref;
-    this.st[S_CACHED]++;
-    this.recyclePcpu[cpu.id * RECYCLE_STRIDE]++;
-    return true;
-  }
-
-  /**
    * page_pool_put_netmem_bulk(): drops one reference on each of `refs[0..n)` (all of this pool)
    * and recycles the survivors, the ring in chunks of XDP_BULK_QUEUE_SIZE (pool-bulk.ts).
    */
@@ -477,14 +405,6 @@ export class PagePool {
     if (this.cpuid === cpu.id) return true;
     const napi = this.napi;
     return napi !== null && napi.listOwner === cpu.id;
-  }
-
-  /**
-   * @internal __page_pool_page_can_be_recycled(): a net_iov always; a page only if nobody else
-   * holds it and it did not come from the emergency reserves (page_is_pfmemalloc).
-   */
-  canRecycle(ref: NetmemRef): boolean {
-    return netmemIsNetIov(ref) || (netmemRefCount(ref) === 1 && !this.pages.isPfmemalloc(ref));
   }
 
   /** @internal page_pool_dma_sync_for_device(). */
@@ -545,15 +465,7 @@ export class PagePool {
 
   /** One CPU's recycle counters (what this_cpu_inc() on that CPU added), model introspection. */
   recycleStatsOnCpu(id: number): PagePoolStats["recycle"] {
-    const b = id * RECYCLE_STRIDE;
-    const p = this.recyclePcpu;
-    return {
-      cached: p[b],
-      cacheFull: p[b + 1],
-      ring: p[b + 2],
-      ringFull: p[b + 3],
-      releasedRefcnt: p[b + 4],
-    };
+    return recycleStatsOnCpu(this.recyclePcpu, id);
   }
 
   /** netlink page-pool-get (pool-netlink.ts). */

@@ -18,6 +18,7 @@ import { pagePoolDump, pagePoolGet } from "./pool-netlink.ts";
 import { NR_CPUS, S_CACHED, S_RELEASED_REFCNT, S_RING } from "./stats.ts";
 import { expectAudit, expectCode, mkDev, mkPool } from "./testing.ts";
 import { ManualTimers } from "./timers.ts";
+import { useXdpMem } from "./xdp.ts";
 
 const PROVIDER_FLAGS = PP_FLAG_DMA_MAP | PP_FLAG_DMA_SYNC_DEV | PP_FLAG_ALLOW_UNREADABLE_NETMEM;
 
@@ -205,7 +206,7 @@ describe("use after destroy, and the user count", () => {
   test("destroy drops one user: with an XDP memory model the second destroy tears down; a third only WARNs", () => {
     const { pool, logs } = mkPool();
     let disconnected = 0;
-    pool.useXdpMem(() => disconnected++, 7);
+    useXdpMem(pool, () => disconnected++, 7);
     expect(pool.userCnt).toBe(2);
     pool.destroy(); // the driver's
     expect(pool.state).toBe("live");

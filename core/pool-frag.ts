@@ -7,6 +7,7 @@ import { PagePoolError } from "./errors.ts";
 import { cpu } from "./netdev.ts";
 import { LOC_INFLIGHT, type NetmemRef, netmemDesc, nm, unrefNetmem } from "./netmem.ts";
 import type { PagePool } from "./page-pool.ts";
+import { canRecycle } from "./pool-bulk.ts";
 import { RECYCLE_STRIDE, S_CACHED, S_FAST } from "./stats.ts";
 import { BIAS_MAX } from "./types.ts";
 
@@ -83,7 +84,7 @@ function drainFrag(pool: PagePool, ref: NetmemRef): NetmemRef {
   const drain = BIAS_MAX - pool.fragUsers;
   pool.fragPage = 0;
   if (unrefNetmem(ref, drain) !== 0) return 0; // some frag user still holds it
-  if (pool.canRecycle(ref)) {
+  if (canRecycle(pool, ref)) {
     pool.syncForDevice(ref, -1);
     return ref;
   }

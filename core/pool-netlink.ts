@@ -2,6 +2,7 @@
  * The netlink view of pools (net/core/page_pool_user.c): page-pool-get (one pool, or a dump of
  * every listed pool). Reads the pools, never changes them.
  */
+import { mpNlFill } from "#dispatch";
 import { PagePoolError } from "./errors.ts";
 import { LOOPBACK_IFINDEX } from "./netdev.ts";
 import { PAGE_SIZE } from "./netmem.ts";
@@ -30,8 +31,8 @@ export function describePool(pool: PagePool): PagePoolDescription {
   if (pool.netdev && pool.netdev.ifindex !== LOOPBACK_IFINDEX) d.ifindex = pool.netdev.ifindex;
   if (pool.napi) d.napiId = pool.napi.id;
   if (pool.state !== "live") d.detachTime = Math.floor(pool.detachTime / 1000);
-  // Control path: the provider's table is called directly (no dispatcher variant needed).
-  const extra = pool.mpOps?.nlFill?.(pool.mpPriv, null);
+  // Through the dispatcher, as the kernel calls nl_fill through the ops table (null queue).
+  const extra = mpNlFill(pool);
   if (extra) Object.assign(d, extra);
   return d;
 }

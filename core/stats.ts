@@ -109,3 +109,15 @@ export function flatStats(st: ArrayLike<number>): Record<StatName, number> {
   for (let i = 0; i < STAT_NAMES.length; i++) out[STAT_NAMES[i]] = st[i];
   return out;
 }
+
+/** CPU `id`'s five recycle counters in a per-CPU block (what this_cpu_inc() on that CPU added). */
+export function recycleStatsOnCpu(pcpu: Float64Array, id: number): PagePoolStats["recycle"] {
+  const b = id * RECYCLE_STRIDE;
+  return {
+    cached: pcpu[b],
+    cacheFull: pcpu[b + 1],
+    ring: pcpu[b + 2],
+    ringFull: pcpu[b + 3],
+    releasedRefcnt: pcpu[b + 4],
+  };
+}

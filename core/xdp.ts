@@ -25,6 +25,23 @@ import type { PagePool } from "./page-pool.ts";
 import { poolsById } from "./pool-table.ts";
 import { XDP_BULK_QUEUE_SIZE } from "./types.ts";
 
+/**
+ * page_pool_use_xdp_mem() (page_pool.c, called only by the memory model's registration): one more
+ * user, so the driver's and the XDP memory model's page_pool_destroy() each drop one;
+ * `disconnect` runs at the final free. Model only: a destroyed pool is refused (the kernel has
+ * no check; registering one is a driver bug).
+ */
+export function useXdpMem(pool: PagePool, disconnect: (pool: PagePool) => void, memId: number): void {
+  if (pool.state !== "live")
+    throw new PagePoolError(
+      "EINVAL",
+      `useXdpMem: pool ${pool.id} is destroyed (${pool.state}); a driver bug`,
+    );
+  pool.userCnt++;
+  pool.disconnect = disconnect;
+  pool.xdpMemId = memId;
+}
+
 export const MEM_TYPE_PAGE_SHARED = 0;
 export const MEM_TYPE_PAGE_ORDER0 = 1;
 export const MEM_TYPE_PAGE_POOL = 2;
@@ -89,7 +106,7 @@ export class XdpRxqInfo {
     const id = memIdCyclicGet();
     this.memId = id;
     memIds.set(id, pool);
-    if (type === MEM_TYPE_PAGE_POOL) pool.useXdpMem(() => memIds.delete(id), id);
+    if (type === MEM_TYPE_PAGE_POOL) useXdpMem(pool, () => memIds.delete(id), id);
   }
 
   /** xdp_rxq_info_unreg_mem_model(): a page pool model drops its user (page_pool_destroy). */

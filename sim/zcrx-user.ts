@@ -19,11 +19,16 @@ import { HeldQueue } from "./heldq.ts";
 import { Rng } from "./rng.ts";
 import { readStamp } from "./stamp.ts";
 
+/** The adversary's kinds of bad refill entry, by the index its seeded draw picks. */
+export const BAD_KINDS = ["forged", "doubled", "badIndex", "badArea", "badPad"] as const;
+
 export interface ZcrxSimUserConfig {
   desc: ZcrxUserDescriptor;
   /**
    * A hostile or buggy application: after about one legitimate return in `every`, it also writes
    * a bad refill entry (seeded choice of kind). The kernel must skip each one and lose nothing.
+   * Every entry decided on is written: one the full ring refused is retried before the next
+   * legitimate return, so how many are written depends on the seed and the returns, not on timing.
    */
   adversary?: { seed: number; every: number; forgeBelow: number };
   /** Return a buffer this many completions after it arrived; -1 = never. */
@@ -49,6 +54,17 @@ export class ZcrxSimUser {
   rqFullRetries = 0;
   /** Bad entries written, by kind (adversary mode). */
   readonly bad = { forged: 0, doubled: 0, badIndex: 0, badArea: 0, badPad: 0 };
+  /** Bad entries decided on, by kind: written, or the one still pending (ring full) at close. */
+  readonly decided = { forged: 0, doubled: 0, badIndex: 0, badArea: 0, badPad: 0 };
+  /** The decided bad entry not yet written (the ring was full): its kind (-1 = none) and fields. */
+  #pKind = -1;
+  #pLo = 0;
+  #pHi = 0;
+  #pLen = 0;
+  #pPad = 0;
+  /** The adversary's forgeBelow (0 = none), and how many net_iovs below it were never seen. */
+  readonly #forgeBelow: number;
+  #unseenBelow: number;
   /** Every refill entry written, good or bad (to bound what the kernel had not consumed at teardown). */
   written = 0;
   readonly #adv: { every: number; forgeBelow: number; rng: Rng } | null;
@@ -65,6 +81,8 @@ export class ZcrxSimUser {
     this.held = new Int32Array(this.#numNiovs);
     this.seen = new Uint8Array(this.#numNiovs);
     this.#tokenHi = (cfg.desc.areaId << 16) >>> 0;
+    this.#forgeBelow = Math.min(cfg.adversary?.forgeBelow ?? 0, this.#numNiovs);
+    this.#unseenBelow = this.#forgeBelow;
     this.#adv = cfg.adversary
       ? {
           every: Math.max(1, cfg.adversary.every),
@@ -80,44 +98,68 @@ export class ZcrxSimUser {
   }
 
   /**
-   * Writes one bad entry right after the legitimate return of (lo, hi): forged (a net_iov this
+   * Decides one bad entry right after the legitimate return of (lo, hi): forged (a net_iov this
    * user does not hold), doubled (the same buffer again), an index beyond the area, another
-   * area's id, or a non-zero pad. A full ring just skips it (nothing written, nothing counted).
+   * area's id, or a non-zero pad; then writes it (#writePending). The draws happen here, once per
+   * decision, so the seeded sequence of kinds does not depend on when the ring had room.
    */
   #misbehave(lo: number, hi: number, len: number): void {
-    const u = this.user;
     const kind = this.#rand() % 5;
     const ownHi = (hi & 0xffff) | this.#tokenHi;
-    let ok = false;
+    let pad = 0;
     if (kind === 0) {
-      // A net_iov of the area this user was never given, from the cold bottom of the area
-      // (`forgeBelow`; the freelist hands out the highest indices first, so with the area much
-      // larger than what can ever circulate, those are never in flight). Forging a buffer the
-      // NIC may have handed out is not something the kernel can refuse: it only refuses what the
-      // user does not hold, and a completion posted but not yet read counts as held.
-      const below = this.#adv!.forgeBelow;
+      // A net_iov this user was never given, from the cold bottom of the area (`forgeBelow`; the
+      // freelist hands out the highest indices first): the drawn one or the next one up not yet
+      // seen. Once the pool has handed out all of them (a user lagging behind the NIC makes it
+      // dig through the whole area, sooner on a loaded machine), one this user holds no
+      // completion of: always finding one makes the number of forged entries a function of the
+      // seed, not of timing. The kernel refuses what the user does not hold; one posted but not
+      // yet read counts as held and is taken like a doubled return (the user's own later return
+      // is then refused instead), so the completions are read first.
+      const below = this.#forgeBelow;
       if (below <= 0) return;
-      const idx = this.#rand() % Math.min(below, this.#numNiovs);
-      if (this.seen[idx] !== 0) return;
+      let idx = this.#rand() % below;
+      if (this.#unseenBelow > 0) while (this.seen[idx] !== 0) idx = (idx + 1) % below;
+      else {
+        this.#readCompletions();
+        for (let n = 0; this.held[idx] !== 0; idx = (idx + 1) % this.#numNiovs)
+          if (++n === this.#numNiovs) return; // the user holds the whole area: nothing to forge
+      }
       const off = idx * this.#niovSize;
-      ok = u.returnRaw(off >>> 0, (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi, this.#niovSize, 0);
-      if (ok) this.bad.forged++;
+      lo = off >>> 0;
+      hi = (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi;
+      len = this.#niovSize;
     } else if (kind === 1) {
-      ok = u.returnRaw(lo, ownHi, len, 0);
-      if (ok) this.bad.doubled++;
+      hi = ownHi;
     } else if (kind === 2) {
       const off = (this.#numNiovs + (this.#rand() % 1024)) * this.#niovSize;
-      ok = u.returnRaw(off >>> 0, (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi, this.#niovSize, 0);
-      if (ok) this.bad.badIndex++;
+      lo = off >>> 0;
+      hi = (Math.floor(off / 2 ** 32) & 0xffff) | this.#tokenHi;
+      len = this.#niovSize;
     } else if (kind === 3) {
       const otherArea = ((this.#tokenHi >>> 16) + 1 + (this.#rand() % 0xfffe)) & 0xffff;
-      ok = u.returnRaw(lo, (hi & 0xffff) | (otherArea << 16), len, 0);
-      if (ok) this.bad.badArea++;
+      hi = (hi & 0xffff) | (otherArea << 16);
     } else {
-      ok = u.returnRaw(lo, ownHi, len, 1 + (this.#rand() % 0xffff));
-      if (ok) this.bad.badPad++;
+      hi = ownHi;
+      pad = 1 + (this.#rand() % 0xffff);
     }
-    if (ok) this.written++;
+    this.decided[BAD_KINDS[kind]]++;
+    this.#pKind = kind;
+    this.#pLo = lo;
+    this.#pHi = hi;
+    this.#pLen = len;
+    this.#pPad = pad;
+    this.#writePending();
+  }
+
+  /** Writes the pending bad entry, if any; false when the ring is full (it stays pending). */
+  #writePending(): boolean {
+    if (this.#pKind < 0) return true;
+    if (!this.user.returnRaw(this.#pLo, this.#pHi, this.#pLen, this.#pPad)) return false;
+    this.bad[BAD_KINDS[this.#pKind]]++;
+    this.written++;
+    this.#pKind = -1;
+    return true;
   }
 
   get holding(): number {
@@ -126,27 +168,9 @@ export class ZcrxSimUser {
 
   /** Reads every pending completion and returns what is due. Returns how much it did. */
   step(): number {
-    const u = this.user;
-    const q = this.#q;
-    const area = u.area;
-    let work = 0;
-    while (u.readCompletion()) {
-      work++;
-      const rep = this.report;
-      rep.received++;
-      const idx = Math.floor(u.off / this.#niovSize);
-      if (this.held[idx]++ > 0) rep.duplicated++;
-      this.seen[idx] = 1;
-      let stamp = 0;
-      if (this.#check && u.len >= 4) {
-        stamp = readStamp(area, u.off);
-        // Equal is fine: the fragments of one packet carry the same number.
-        if (stamp < this.#lastStamp) rep.corrupt++;
-        this.#lastStamp = stamp;
-      }
-      q.push(u.offLo, u.offHi, rep.received, u.len, stamp);
-    }
+    let work = this.#readCompletions();
     if (this.#delay < 0) return work;
+    const q = this.#q;
     const due = this.report.received - this.#delay;
     while (q.length > 0) {
       const i = q.peek();
@@ -161,8 +185,36 @@ export class ZcrxSimUser {
     return work;
   }
 
+  /** Reads every pending completion into the held FIFO; returns how many. */
+  #readCompletions(): number {
+    const u = this.user;
+    const q = this.#q;
+    const area = u.area;
+    let work = 0;
+    while (u.readCompletion()) {
+      work++;
+      const rep = this.report;
+      rep.received++;
+      const idx = Math.floor(u.off / this.#niovSize);
+      if (this.held[idx]++ > 0) rep.duplicated++;
+      if (this.seen[idx] === 0 && idx < this.#forgeBelow) this.#unseenBelow--;
+      this.seen[idx] = 1;
+      let stamp = 0;
+      if (this.#check && u.len >= 4) {
+        stamp = readStamp(area, u.off);
+        // Equal is fine: the fragments of one packet carry the same number.
+        if (stamp < this.#lastStamp) rep.corrupt++;
+        this.#lastStamp = stamp;
+      }
+      q.push(u.offLo, u.offHi, rep.received, u.len, stamp);
+    }
+    return work;
+  }
+
   /** Hands entry `i` of the FIFO back through the refill ring; false when the ring is full. */
   #giveBack(i: number): boolean {
+    // A bad entry the ring refused goes first: at most one is ever pending.
+    if (!this.#writePending()) return false;
     const q = this.#q;
     const lo = q.a[i];
     const hi = q.b[i];
@@ -183,7 +235,13 @@ export class ZcrxSimUser {
     this.report.heldAtClose = this.#q.length;
     return {
       ...this.report,
-      extra: { ...this.bad, written: this.written, rqFullRetries: this.rqFullRetries },
+      extra: {
+        ...this.bad,
+        written: this.written,
+        rqFullRetries: this.rqFullRetries,
+        ...Object.fromEntries(BAD_KINDS.map((k) => [`decided.${k}`, this.decided[k]])),
+        pendingKind: this.#pKind,
+      },
     };
   }
 }

@@ -68,11 +68,15 @@ export function mpDestroy(pool: DispatchPool): void {
   f(pool);
 }
 
+/**
+ * page_pool_nl_fill()'s provider call, `pool->mp_ops->nl_fill(pool->mp_priv, rsp, NULL)`: the
+ * pool dump passes no queue, so providers fill the NETDEV_A_PAGE_POOL_* form. (queue-get calls
+ * the queue's ops with the queue itself: NetDevice.queueGet, no pool involved.) Control path.
+ */
 export function mpNlFill(pool: DispatchPool): Record<string, unknown> | undefined {
   const f = pool.mpOps?.nlFill;
   if (f === undefined) return undefined;
-  const rxq = pool.rxq;
-  if (f === zcrxNlFill) return zcrxNlFill(pool.mpPriv, rxq);
-  if (f === devmemNlFill) return devmemNlFill(pool.mpPriv, rxq);
-  return f(pool.mpPriv, rxq);
+  if (f === zcrxNlFill) return zcrxNlFill(pool.mpPriv, null);
+  if (f === devmemNlFill) return devmemNlFill(pool.mpPriv, null);
+  return f(pool.mpPriv, null);
 }

@@ -96,12 +96,17 @@ export function mpDestroy(pool: DispatchPool): void {
   if (k === 5) return zcrxDestroy(pool);
 }
 
+/**
+ * page_pool_nl_fill()'s provider call, `pool->mp_ops->nl_fill(pool->mp_priv, rsp, NULL)`: the
+ * pool dump passes no queue, so providers fill the NETDEV_A_PAGE_POOL_* form. (queue-get calls
+ * the queue's ops with the queue itself: NetDevice.queueGet, no pool involved.) Control path.
+ */
 export function mpNlFill(pool: DispatchPool): Record<string, unknown> | undefined {
   const k = pool.mpKind;
-  if (k === 1) return basicNlFill(pool.mpPriv, pool.rxq);
-  if (k === 2) return devmemNlFill(pool.mpPriv, pool.rxq);
-  if (k === 3) return hugeNlFill(pool.mpPriv, pool.rxq);
-  if (k === 4) return limitedNlFill(pool.mpPriv, pool.rxq);
-  if (k === 5) return zcrxNlFill(pool.mpPriv, pool.rxq);
+  if (k === 1) return basicNlFill(pool.mpPriv, null);
+  if (k === 2) return devmemNlFill(pool.mpPriv, null);
+  if (k === 3) return hugeNlFill(pool.mpPriv, null);
+  if (k === 4) return limitedNlFill(pool.mpPriv, null);
+  if (k === 5) return zcrxNlFill(pool.mpPriv, null);
   return undefined;
 }

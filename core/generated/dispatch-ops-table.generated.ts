@@ -33,6 +33,11 @@ export function mpDestroy(pool: DispatchPool): void {
   pool.mpOps?.destroy(pool);
 }
 
+/**
+ * page_pool_nl_fill()'s provider call, `pool->mp_ops->nl_fill(pool->mp_priv, rsp, NULL)`: the
+ * pool dump passes no queue, so providers fill the NETDEV_A_PAGE_POOL_* form. (queue-get calls
+ * the queue's ops with the queue itself: NetDevice.queueGet, no pool involved.) Control path.
+ */
 export function mpNlFill(pool: DispatchPool): Record<string, unknown> | undefined {
-  return pool.mpOps?.nlFill?.(pool.mpPriv, pool.rxq);
+  return pool.mpOps?.nlFill?.(pool.mpPriv, null);
 }
