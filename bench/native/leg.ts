@@ -10,7 +10,15 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type { ComparisonRecord } from "../lib/comparison.ts";
 import { mulberry32, shuffle } from "../lib/rng.ts";
-import { callOf, formatCI, pairedRatioCI, type RatioCI } from "../lib/stats.ts";
+import {
+  callOf,
+  formatCI,
+  launchCorrectedCI,
+  launchSummary,
+  pairedRatioCI,
+  poolLaunchVariance,
+  type RatioCI,
+} from "../lib/stats.ts";
 import { type Built, buildFlavour, ccCommand, compilerVersion, FLAVOUR_NAMES } from "./build.ts";
 
 export interface NativeLegOptions {
@@ -238,8 +246,18 @@ export async function runNativeLeg(opts: NativeLegOptions): Promise<NativeLegRes
         (pb[l] ??= []).push(...e.base[l]);
       }
     });
-    for (const { run, ratios, base, vari } of byKey.values()) {
-      const ratio = ci(ratios.filter(Boolean));
+    // The ratios' intervals as the JS legs make theirs (bench/lib/stats.ts launchCorrectedCI):
+    // the mean of the launches' median log ratios, Student-t at launch level, with the
+    // between-launch variance pooled over the flavour's cells. A percentile bootstrap over 3-4
+    // launches is too narrow when launches differ by code placement (each launch links its own
+    // layout), and called the identical twin different in up to 3 of 13 cells a flavour.
+    const entries = [...byKey.values()].map((e, i) => {
+      const groups = e.ratios.filter(Boolean);
+      return { ...e, groups, summary: launchSummary(groups, opts.seed + i, 300) };
+    });
+    const pooled = poolLaunchVariance(entries.map((e) => e.summary));
+    for (const { run, base, vari, groups, summary } of entries) {
+      const ratio = launchCorrectedCI(groups, { pooled, summary, seed: opts.seed, resamples });
       comparisons.push({
         engine: "native",
         flavour,
@@ -254,6 +272,7 @@ export async function runNativeLeg(opts: NativeLegOptions): Promise<NativeLegRes
         ratio,
         call: callOf(ratio),
         reachedTarget: ratio.halfWidth <= target,
+        groups, // the per-launch pair ratios, as the JS records carry them
       });
       // Absolute figure with an interval: the same hierarchical bootstrap of a median, applied to
       // the per-op values themselves (a "ratio" to 1 unit).
