@@ -51,6 +51,12 @@ interface Tables {
   loc: Uint8Array;
   /** 1 when the descriptor is a net_iov, 0 for a page: a ref's tag bit must match it. */
   iov: Uint8Array;
+  /**
+   * page->pfmemalloc (page_is_pfmemalloc): 1 when the page came from the emergency reserves. Kept
+   * here, set by the page allocator, so the put path reads one typed array instead of calling
+   * into the allocator (that call pushed V8's inlining of putNetmem over its budget: +25%).
+   */
+  pfmem: Uint8Array;
 }
 
 const INITIAL = 1 << 12;
@@ -66,6 +72,7 @@ export const nm: Tables = {
   pageRef: new Int32Array(INITIAL),
   loc: new Uint8Array(INITIAL),
   iov: new Uint8Array(INITIAL),
+  pfmem: new Uint8Array(INITIAL),
 };
 
 // Descriptor 0 is never used, so ref 0 stays "none". Free ranges kept sorted by base.
@@ -90,6 +97,7 @@ function grow(min: number): void {
   nm.pageRef = g(nm.pageRef, (n) => new Int32Array(n));
   nm.loc = g(nm.loc, (n) => new Uint8Array(n));
   nm.iov = g(nm.iov, (n) => new Uint8Array(n));
+  nm.pfmem = g(nm.pfmem, (n) => new Uint8Array(n));
 }
 
 /** Reserves `n` consecutive descriptors (control path). Their metadata starts zeroed. */
@@ -146,6 +154,7 @@ function clearRange(base: number, n: number): void {
   nm.pageRef.fill(0, base, base + n);
   nm.loc.fill(LOC_FREE, base, base + n);
   nm.iov.fill(0, base, base + n);
+  nm.pfmem.fill(0, base, base + n);
 }
 
 /** Highest descriptor ever handed out + 1 (for audits that scan the tables). */

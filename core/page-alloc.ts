@@ -62,8 +62,6 @@ export class PageAllocator {
   readonly #freeOrder: Int8Array;
   /** Order a head page was allocated at (for put_page freeing the compound page). */
   readonly #allocOrder: Int8Array;
-  /** page->pfmemalloc, by pfn: allocated from the emergency reserves. */
-  readonly #pfmemalloc: Uint8Array;
   readonly reservePages: number;
   /** Free-list heads: [node * (MAX_PAGE_ORDER+1) + order], -1 when empty. */
   readonly #heads: Int32Array;
@@ -88,7 +86,6 @@ export class PageAllocator {
     this.#prev = new Int32Array(pages).fill(-1);
     this.#freeOrder = new Int8Array(pages).fill(-1);
     this.#allocOrder = new Int8Array(pages).fill(-1);
-    this.#pfmemalloc = new Uint8Array(pages);
     const reserve = opts.reservePages ?? 0;
     if (!Number.isInteger(reserve) || reserve < 0 || reserve > pages)
       throw new PagePoolError("EINVAL", `reservePages must be an integer in [0, ${pages}], got ${reserve}`);
@@ -149,7 +146,7 @@ export class PageAllocator {
         this.#allocOrder[pfn] = order;
         nm.pageRef[this.base + pfn] = 1;
         this.#freeCount -= 1 << order;
-        this.#pfmemalloc[pfn] = this.#freeCount < this.reservePages ? 1 : 0;
+        nm.pfmem[this.base + pfn] = this.#freeCount < this.reservePages ? 1 : 0;
         return (this.base + pfn) << 1;
       }
     }
@@ -172,13 +169,13 @@ export class PageAllocator {
 
   /** page_is_pfmemalloc(): the page came from the emergency reserves. */
   isPfmemalloc(ref: NetmemRef): boolean {
-    return this.#pfmemalloc[(ref >>> 1) - this.base] === 1;
+    return nm.pfmem[ref >>> 1] === 1;
   }
 
   /** Test hook: marks a live page as allocated from the reserves. */
   markPfmemalloc(ref: NetmemRef): void {
     this.#check(ref);
-    this.#pfmemalloc[(ref >>> 1) - this.base] = 1;
+    nm.pfmem[ref >>> 1] = 1;
   }
 
   /** get_page(). */

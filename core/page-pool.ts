@@ -347,7 +347,7 @@ export class PagePool {
     const d = descHot(ref);
     // __page_pool_page_can_be_recycled() (canRecycle), inline: a net_iov always; a page only if
     // nobody else holds it and it did not come from the emergency reserves (pfmemalloc).
-    if (!isNetIovHot(ref) && (nm.pageRef[d] !== 1 || this.pages.isPfmemalloc(ref))) {
+    if (!isNetIovHot(ref) && (nm.pageRef[d] !== 1 || nm.pfmem[d] !== 0)) {
       this.releaseUnrecyclable(ref);
       return;
     }
