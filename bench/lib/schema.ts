@@ -58,19 +58,22 @@ export interface TargetSummary {
   missed: string[];
 }
 
+/** One absolute per-op figure of the native leg, with its interval (for the charts). */
+export interface NativeFigure {
+  flavour: string;
+  path: string;
+  variant: string;
+  degree?: number;
+  unit: string;
+  median: number;
+  lo: number;
+  hi: number;
+}
+
 export interface NativeSection {
   skipped?: string;
   meta?: Record<string, unknown>;
-  figures?: Array<{
-    flavour: string;
-    path: string;
-    variant: string;
-    degree?: number;
-    unit: string;
-    median: number;
-    lo: number;
-    hi: number;
-  }>;
+  figures?: NativeFigure[];
   headlines?: string[];
   error?: string;
 }

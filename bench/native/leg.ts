@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type { ComparisonRecord } from "../lib/comparison.ts";
 import { mulberry32, shuffle } from "../lib/rng.ts";
+import type { NativeFigure } from "../lib/schema.ts";
 import {
   callOf,
   formatCI,
@@ -30,16 +31,7 @@ export interface NativeLegOptions {
   target?: number;
 }
 
-export interface NativeFigure {
-  flavour: string;
-  path: string;
-  variant: string;
-  degree?: number;
-  unit: string;
-  median: number;
-  lo: number;
-  hi: number;
-}
+export type { NativeFigure };
 
 export interface NativeLegResult {
   skipped?: string;
