@@ -237,6 +237,11 @@ describe("runner command line", () => {
     expect(json.err).toContain("/nonexistent-dir does not exist");
     expect((await capture(["--target", "5"])).code).toBe(2);
     expect((await capture(["compare", "a.json"])).code).toBe(2);
+    // A filter that matches nothing: exit 2, and stdout (results only) stays empty.
+    const none = await capture(["--filter", "^zzz-no-such-bench$", "--engine", "bun"]);
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("matches no bench");
+    expect(none.out).toBe("");
   });
 
   test("--help prints every flag with its default on stdout, exit 0", async () => {

@@ -987,9 +987,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const mach0 = machine();
-  // With --json - stdout carries the JSON alone: progress goes to stderr.
+  // Progress and diagnostics go to stderr; stdout carries the result: the summary, or with
+  // --json - the JSON alone (the summary then goes to stderr too).
   const out = o.json === "-" ? process.stderr : process.stdout;
-  const log = (s: string) => out.write(`${s}\n`);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
   const stop = { requested: false, live: new Set<ServingChild>() };
   const onInt = () => {
     stop.requested = true;
@@ -1120,9 +1121,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   const status = results.failures.length ? 1 : 0;
   const jsonAt = output ? output.write(jsonText) : null;
   const charts = await writeReport(results, base);
-  log(terminalSummary(results));
-  log(
-    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${jsonAt.startsWith(ROOT) ? relative(ROOT, jsonAt) : jsonAt}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  out.write(`${terminalSummary(results)}\n`);
+  out.write(
+    `\nwrote ${relative(ROOT, `${base}.json`)}, ${relative(ROOT, `${base}.md`)} (+${charts.length} charts)${jsonAt && jsonAt !== "stdout" ? `, ${jsonAt.startsWith(ROOT) ? relative(ROOT, jsonAt) : jsonAt}` : ""} in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
   );
   process.off("SIGINT", onInt);
   return status;
