@@ -84,6 +84,31 @@ describe("__net_mp_open_rxq: the kernel's refusals and codes", () => {
     expect(netdev.rxQueue(1).mpParams.ops).toBeNull();
   });
 
+  test("dev_xdp_install: EBUSY while a provider is bound, and for a single-buffer program under header split", () => {
+    const netdev = mkNetdev();
+    const prov = new BasicProvider();
+    netdev.bindRxQueue(1, basicOps, prov);
+    // both refusals hold: header split's comes first (the kernel's order), and neither counts
+    expect(() => netdev.attachXdp({ frags: false })).toThrow(/tcp-data-split/);
+    expect(() => netdev.attachXdp({ frags: true })).toThrow(/memory provider/);
+    expect(codeOf(() => netdev.attachXdp({ frags: true }))).toBe("EBUSY");
+    expect(netdev.xdpProgCount).toBe(0);
+    netdev.unbindRxQueue(1, prov);
+    expect(codeOf(() => netdev.attachXdp({ frags: false }))).toBe("EBUSY");
+    expect(codeOf(() => netdev.attachXdp({ frags: true }))).toBe("none");
+    expect(netdev.xdpProgCount).toBe(1);
+    expect(codeOf(() => netdev.bindRxQueue(0, basicOps, new BasicProvider()))).toBe("EEXIST");
+    netdev.detachXdp();
+    netdev.detachXdp(); // detaching with none attached is a no-op
+    expect(netdev.xdpProgCount).toBe(0);
+    expect(codeOf(() => netdev.bindRxQueue(0, basicOps, new BasicProvider()))).toBe("none");
+    // header split off: a single-buffer program attaches
+    const plain = mkNetdev({ tcpDataSplit: false });
+    expect(codeOf(() => plain.attachXdp({ frags: false }))).toBe("none");
+    plain.unregister();
+    expect(codeOf(() => plain.attachXdp({ frags: true }))).toBe("ENODEV");
+  });
+
   test("the checks run in the kernel's order", () => {
     // ops, range, header split, hds-thresh, XDP, already bound, AF_XDP: each refusal shows while
     // every later condition also holds.

@@ -304,6 +304,27 @@ export class NetDevice {
   }
 
   /**
+   * dev_xdp_install(): attaches an XDP program to the device. Refused with EBUSY, in the kernel's
+   * order, when header split is enabled and the program cannot take multi-buffer frames
+   * (`frags`: xdp.frags, prog->aux->xdp_has_frags), and when any rx queue has a memory provider
+   * bound (dev_get_min_mp_channel_count). A refused attach changes nothing. An attached program
+   * is counted (dev_xdp_prog_count), so a later provider bind is EEXIST.
+   */
+  attachXdp(prog: { frags: boolean }): void {
+    if (!this.registered) throw new PagePoolError("ENODEV", `${this.name} is unregistered`);
+    if (this.tcpDataSplit && !prog.frags)
+      throw new PagePoolError("EBUSY", `${this.name}: unable to install XDP to device using tcp-data-split`);
+    if (this.rxQueues.some((q) => q.mpParams.ops !== null))
+      throw new PagePoolError("EBUSY", `${this.name}: unable to install XDP to device using memory provider`);
+    this.xdpProgCount++;
+  }
+
+  /** Detaches the device's XDP program (a no-op without one, as installing a NULL program is). */
+  detachXdp(): void {
+    if (this.xdpProgCount > 0) this.xdpProgCount--;
+  }
+
+  /**
    * unregister_netdevice(), in the kernel's order: the device is closed first (dev_close: the
    * driver's ndo_stop destroys its pools; pools still holding buffers stay listed, detached);
    * then providers still bound get `uninstall` (dev_memory_provider_uninstall); then the

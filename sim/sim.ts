@@ -286,7 +286,9 @@ export class Simulation {
     this.#sizes = new PacketSizes(o.size, new Rng(o.seed));
     this.#xdpRng = new Rng((o.seed ^ 0x5844_5021) >>> 0);
     if (o.xdp) {
-      this.netdev.xdpProgCount = 1; // dev_xdp_attach(): providers can no longer be bound
+      // The program takes multi-buffer frames (xdp.frags): header split is on, and GRO-sized
+      // packets span several buffers (passed up whole; verdicts draw for single-buffer ones).
+      this.netdev.attachXdp({ frags: true });
       for (const q of this.queues) {
         q.xdpTx = new Int32Array(o.rxRing + o.budget);
         q.xdpRedir = new Int32Array(o.rxRing + o.budget);
