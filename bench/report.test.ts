@@ -149,6 +149,30 @@ describe("report (schema v2)", () => {
     );
   });
 
+  test("large rx buffers: the 4 KiB and 32 KiB loops side by side, beside the series' figure; absent when not run", async () => {
+    const r = await synthFile(3, 1);
+    expect(markdownReport(r, "c", [])).not.toContain("Large rx buffers");
+    const like = r.figures[0];
+    const rx = (path: string, p50: number, n: number) => ({
+      ...like,
+      engine: "bun",
+      variant: BASELINE,
+      path,
+      id: path,
+      p50,
+      errors: [],
+      extra: { allocsPerMiB: n, returnsPerMiB: n },
+    });
+    r.figures.push(rx("e2e:rx-4k", 6.4, 256), rx("e2e:rx-32k", 1.6, 32));
+    const md = markdownReport(r, "c", []);
+    expect(md).toContain("## Large rx buffers: 4 KiB against 32 KiB");
+    expect(md).toContain("| bun | 6.400 | 1.600 | **0.25** | ~0.7 | 256, 32 | 256, 32 |");
+    expect(terminalSummary(r)).toMatch(/bun +e2e rx 32 KiB \/ 4 KiB +0\.25 \| series ~0\.7/);
+    // an errored length leaves the row out rather than inventing a ratio
+    r.figures.at(-1)!.errors = ["boom"];
+    expect(markdownReport(r, "c", [])).not.toContain("Large rx buffers");
+  });
+
   test("parseResults refuses other schemas and non-JSON with a plain message", () => {
     expect(() => parseResults("{", "x.json")).toThrow(/x.json: not JSON/);
     expect(() =>

@@ -447,6 +447,8 @@ async function build(o: Options, log: (s: string) => void) {
     ...realDegrees.map((d) => `dispatch-sweep/sweep-${d}`),
     ...["copy", "zcrx", "devmem"].map((x) => `return-paths/${x}`),
     "e2e-napi/e2e",
+    "e2e-napi/e2e-rx4k",
+    "e2e-napi/e2e-rx32k",
   ];
   const realPaths = [
     "baseline:loop",
@@ -465,6 +467,8 @@ async function build(o: Options, log: (s: string) => void) {
     "return:zcrx",
     "return:devmem",
     "e2e",
+    "e2e:rx-4k",
+    "e2e:rx-32k",
   );
   if (setWanted(o.filter, realIds, realPaths)) {
     // (the child filters the benches themselves; a set whose children match nothing is dropped)

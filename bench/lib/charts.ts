@@ -50,6 +50,8 @@ export const FIXED_PATHS = [
   "return:zcrx",
   "return:devmem",
   "e2e",
+  "e2e:rx-4k",
+  "e2e:rx-32k",
 ];
 
 /** Bars of the per-path charts in this order (each chart is one unit); paths not listed follow, sorted. */
@@ -67,6 +69,7 @@ const UNIT_ORDER = [
   "ns per alloc + release",
   "ns per buffer",
   "ns per packet",
+  "ns per KiB received",
   "ns per allocation",
   "cycles per alloc + release",
 ];

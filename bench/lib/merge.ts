@@ -215,6 +215,48 @@ export function accounting(figs: readonly Figure[], variant = REFERENCE_VARIANT)
   return rows;
 }
 
+export interface LargeRxRow {
+  engine: string;
+  /** ns per KiB received with 4 KiB and with 32 KiB rx buffers (ops-table build). */
+  small: number;
+  large: number;
+  /** large / small: CPU per byte with 32 KiB buffers relative to 4 KiB. */
+  ratio: number;
+  allocsPerMiB: [number, number];
+  returnsPerMiB: [number, number];
+}
+
+/**
+ * The series' reported effect of large rx buffers (netdev, January 2026, "providers with large rx
+ * buffer", as the parity issue quotes it): ~30% less CPU at 200 Gbit/s, i.e. ~0.7x per byte.
+ */
+export const LARGE_RX_SERIES_RATIO = 0.7;
+
+/** The end-to-end loop with 4 KiB against 32 KiB rx buffers, per engine (e2e:rx-4k, e2e:rx-32k). */
+export function largeRxRows(figs: readonly Figure[], variant = REFERENCE_VARIANT): LargeRxRow[] {
+  const rows: LargeRxRow[] = [];
+  for (const engine of [...new Set(figs.map((f) => f.engine))].sort()) {
+    const get = (path: string) =>
+      figs.find(
+        (f) => f.engine === engine && f.variant === variant && f.path === path && f.errors.length === 0,
+      );
+    const s = get("e2e:rx-4k");
+    const l = get("e2e:rx-32k");
+    if (!s || !l) continue;
+    const num = (f: Figure, k: string) =>
+      typeof f.extra[k] === "number" ? (f.extra[k] as number) : Number.NaN;
+    rows.push({
+      engine,
+      small: s.p50,
+      large: l.p50,
+      ratio: l.p50 / s.p50,
+      allocsPerMiB: [num(s, "allocsPerMiB"), num(l, "allocsPerMiB")],
+      returnsPerMiB: [num(s, "returnsPerMiB"), num(l, "returnsPerMiB")],
+    });
+  }
+  return rows;
+}
+
 /** Failures that make the run fail: optimised-out flags and errors, as readable lines. */
 export function failures(figs: readonly Figure[]): string[] {
   const out: string[] = [];

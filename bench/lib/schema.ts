@@ -22,6 +22,7 @@ export function unitOf(path: string): string {
     return "ns per alloc + release";
   if (path.startsWith("return:")) return "ns per buffer";
   if (path === "e2e") return "ns per packet";
+  if (path.startsWith("e2e:rx-")) return "ns per KiB received";
   if (path === "baseline:arraybuffer" || path === "baseline:buffer") return "ns per allocation";
   return "ns per element";
 }
