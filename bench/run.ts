@@ -10,6 +10,7 @@
  *                    [--name base [--overwrite]]
  *   npm run bench -- --render bench/results/x.json   # rebuild a report from its results file
  *   npm run bench -- compare a.json b.json [--fail-on-regression PCT]
+ *   npm run bench -- ab <commit-a> <commit-b> [--engine node]   # two commits' hot paths, paired
  *
  * The method (issue 10): per engine and provider set, one long-lived child per variant, each
  * linked to its own dispatcher (Bun: import condition; Node and the generated sets: a bundle with
@@ -213,6 +214,10 @@ export const BENCH_COMMAND = {
       `  ${howToRun("bench", "bench/run.ts", "compare <a.json> <b.json> [--fail-on-regression <pct>]")}`,
       "  per-cell ratios b/a with intervals, a headline per engine; exit 1 with --fail-on-regression",
       "  when a cell of b is slower than a beyond its interval by more than pct per cent.",
+      "two commits, paired:",
+      `  ${howToRun("bench", "bench/run.ts", "ab <commit-a> <commit-b> [--engine bun|node] [--launches N]")}`,
+      "  the fast and slow paths of each commit in its own process, interleaved bursts, b/a with a",
+      "  95% interval (see ab --help).",
     ].join("\n"),
 } satisfies Command<Record<string, Flag<unknown>>>;
 
@@ -966,6 +971,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "compare") {
     const { compareMain } = await import("./compare.ts");
     return compareMain(argv.slice(1));
+  }
+  if (argv[0] === "ab") {
+    const { abMain } = await import("./ab.ts");
+    return abMain(argv.slice(1));
   }
   let o: Options;
   let output: Output | null = null;
