@@ -1,25 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { captured } from "../cli/testing.ts";
 import { abMain, measureAb } from "./ab.ts";
 import { mulberry32 } from "./lib/rng.ts";
-
-/** Runs `fn` with stdout and stderr captured. */
-async function captured(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w = process.stdout.write;
-  const e = console.error;
-  process.stdout.write = ((s: string) => {
-    out.push(s);
-    return true;
-  }) as typeof process.stdout.write;
-  console.error = (s: string) => err.push(s);
-  try {
-    return { code: await fn(), out: out.join(""), err: err.join("\n") };
-  } finally {
-    process.stdout.write = w;
-    console.error = e;
-  }
-}
 
 /**
  * A synthetic machine: each launch has its own speed (process-level effects, ±3%), each burst
@@ -67,15 +49,15 @@ describe("bench ab: two commits, paired", () => {
 
   test("usage: two commits wanted, a bad one refused, exit 2; --help on stdout", async () => {
     const one = await captured(() => abMain(["HEAD"]));
-    expect(one.code).toBe(2);
+    expect(one.value).toBe(2);
     expect(one.err).toContain("ab needs two commits, got 1");
     const bad = await captured(() => abMain(["HEAD", "no-such-rev-xyz", "--launches", "1"]));
-    expect(bad.code).toBe(2);
+    expect(bad.value).toBe(2);
     expect(bad.err).toContain('not a commit: "no-such-rev-xyz"');
     const typo = await captured(() => abMain(["HEAD", "HEAD", "--lanches", "1"]));
-    expect(typo.code).toBe(2);
+    expect(typo.value).toBe(2);
     const help = await captured(() => abMain(["--help"]));
-    expect(help.code).toBe(0);
+    expect(help.value).toBe(0);
     expect(help.out).toContain("--launches");
   });
 
@@ -83,7 +65,7 @@ describe("bench ab: two commits, paired", () => {
     const r = await captured(() =>
       abMain(["HEAD", "HEAD", "--launches", "2", "--pairs", "3", "--ops", "2000"]),
     );
-    expect(r.code).toBe(0);
+    expect(r.value).toBe(0);
     expect(r.out).toMatch(/^ab on bun: b = HEAD against a = HEAD, 2 launches x 3 rounds/);
     expect(r.out).toMatch(/\n {2}fast +b \/ a \d\.\d{3} \(\d\.\d{3}–\d\.\d{3}\)/);
     expect(r.out).toMatch(/\n {2}slow +b \/ a \d\.\d{3} \(/);

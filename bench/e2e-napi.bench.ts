@@ -24,6 +24,7 @@ import {
   type BenchDef,
   fullGc,
   heapUsed,
+  type MitataGen,
   type Scenario,
 } from "./lib/harness.ts";
 import { mulberry32, packetSizes, SEQ_LEN } from "./lib/rng.ts";
@@ -97,9 +98,6 @@ export const scenario: Scenario = {
       userReturn();
       return s + c;
     };
-    let c = 0;
-    const nextC = () => (c = (c + 1) & 0xff);
-
     return [
       ...[4096, 32768].map((bufLen) => largeRxCase(ctx.mode, bufLen)),
       {
@@ -108,14 +106,7 @@ export const scenario: Scenario = {
         degree: 0,
         ops: BUDGET,
         label: "NAPI receive loop, per packet",
-        gen: function* () {
-          yield {
-            0: nextC,
-            bench(k: number) {
-              return do_not_optimize(iteration(k));
-            },
-          };
-        },
+        gen: iterationGen(iteration),
         after: () => {
           const polls = ctx.mode === "quick" ? 2048 : 16384;
           const CHUNK = 64; // polls per allocation-rate reading
@@ -164,6 +155,20 @@ export const scenario: Scenario = {
     ];
   },
 };
+
+/** mitata's generator over one loop iteration, its argument a computed parameter cycling 0..255. */
+function iterationGen(iteration: (c: number) => number): MitataGen {
+  let c = 0;
+  const nextC = () => (c = (c + 1) & 0xff);
+  return function* () {
+    yield {
+      0: nextC,
+      bench(k: number) {
+        return do_not_optimize(iteration(k));
+      },
+    };
+  };
+}
 
 /** Bytes one poll of the large-buffer loop receives: 64 buffers of 4 KiB, 8 of 32 KiB. */
 export const RX_BYTES_PER_POLL = 256 * 1024;
@@ -235,8 +240,6 @@ function largeRxCase(mode: string, bufLen: number): BenchDef {
     }
     return s + c;
   };
-  let c = 0;
-  const nextC = () => (c = (c + 1) & 0xff);
   const kib = bufLen >> 10;
   return {
     id: `e2e-rx${kib}k`,
@@ -244,14 +247,7 @@ function largeRxCase(mode: string, bufLen: number): BenchDef {
     degree: 0,
     ops: RX_BYTES_PER_POLL >> 10,
     label: `large rx buffers: ${kib} KiB buffers, per KiB received`,
-    gen: function* () {
-      yield {
-        0: nextC,
-        bench(k: number) {
-          return do_not_optimize(iteration(k));
-        },
-      };
-    },
+    gen: iterationGen(iteration),
     after: () => {
       const polls = mode === "quick" ? 256 : 2048;
       const b0 = bytes;

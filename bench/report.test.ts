@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { captured } from "../cli/testing.ts";
 import { compareMain, compareResults } from "./compare.ts";
 import { AA_VARIANT, BASELINE } from "./lib/comparison.ts";
 import { markdownReport, terminalSummary } from "./lib/report.ts";
@@ -15,25 +16,6 @@ import { type Burster, planRound, runRound, Samples, summarise } from "./lib/sch
 import { parseResults, type ResultsFile, SCHEMA } from "./lib/schema.ts";
 import type { BenchMeta } from "./lib/serve.ts";
 import { derive } from "./run.ts";
-
-/** Runs `fn` with stdout and console.error captured; returns its result and what it printed. */
-async function captured<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const w = process.stdout.write;
-  const e = console.error;
-  process.stdout.write = ((s: string) => {
-    out.push(s);
-    return true;
-  }) as typeof process.stdout.write;
-  console.error = (s: string) => err.push(s);
-  try {
-    return { value: await fn(), out: out.join(""), err: err.join("\n") };
-  } finally {
-    process.stdout.write = w;
-    console.error = e;
-  }
-}
 
 const DEG = [1, 2, 4, 8];
 
