@@ -285,6 +285,21 @@ export function setWanted(filter: string | null, ids: readonly string[], paths: 
   return ids.some((id) => re.test(id)) || paths.some((p) => re.test(p));
 }
 
+/**
+ * When a block's rounds stop: its share, by cells (`here` of the `left` still to measure in the
+ * launch, its own included), of the launch's time left after reserving `reserveMs` for the fixed
+ * costs still ahead (the later blocks' warm-up and calibration, the later scopes' process starts).
+ */
+export function blockSliceEnd(
+  now: number,
+  launchDeadline: number,
+  reserveMs: number,
+  here: number,
+  left: number,
+): number {
+  return now + Math.max(0, launchDeadline - now - reserveMs) * (here / Math.max(1, left));
+}
+
 /** The C compiler the native leg would use, or null: $PAGEPOOL_CC, else cc. */
 export function findCompiler(env: Record<string, string | undefined> = process.env): string | null {
   const cc = env.PAGEPOOL_CC || "cc";
@@ -658,6 +673,14 @@ async function measureAll(
       );
     } else log(`launch ${launch + 1}/${o.launches}`);
     const tLaunch = Date.now();
+    // This launch's fixed costs so far (process starts, warm-up and calibration per block), to
+    // reserve for the blocks still ahead: without the reserve, the scopes measured last in a
+    // launch got only MIN_ROUNDS (the first launch's calibrations took 60% of its time, and one
+    // such launch with 6 pairs per cell made identical code read different).
+    let prepMs = 0;
+    let prepared = 0;
+    let startMs = 0;
+    let started = 0;
     // This launch's share of the time left: its own fixed costs (starting processes, warm-up,
     // mitata's calibration in the first launch) come out of its share, not the next launch's.
     const launchDeadline = tLaunch + Math.max(0, deadline - tLaunch) / Math.max(1, o.launches - launch);
@@ -680,6 +703,8 @@ async function measureAll(
         const tReady = Date.now();
         const readies = new Map<string, Record<string, unknown>>();
         for (const [v, c] of children) readies.set(v, await c.ready);
+        startMs += Date.now() - tReady;
+        started++;
         log(
           `  ${engine.padEnd(4)} ${set.padEnd(9)} ${children.size} processes ready in ${((Date.now() - tReady) / 1000).toFixed(1)} s`,
         );
@@ -737,6 +762,10 @@ async function measureAll(
         const laterScopes = todo
           .slice(si + 1)
           .reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
+        // Blocks of the later scopes (an unseen scope counts as many as this one), for the reserve.
+        const laterBlocks = todo
+          .slice(si + 1)
+          .reduce((a, k) => a + (scopes.get(k)?.blocks.length ?? blocks.length), 0);
         for (let bi = 0; bi < blocks.length && !stop.requested; bi++) {
           const b = blocks[bi];
           const here = b.keys.length * st.variants.length;
@@ -772,10 +801,19 @@ async function measureAll(
           }
           await Promise.all([...children.values()].map((c) => c.request({ op: "iters", iters })));
           const tRounds = Date.now();
-          // This block's share of what is left, taken after its warm-up and calibration (those
-          // are paid for by the blocks after it, which get a share of a shorter remainder).
-          const sliceEnd =
-            tRounds + Math.max(0, launchDeadline - tRounds) * (here / Math.max(1, rest + laterScopes));
+          prepMs += tRounds - tPrep;
+          prepared++;
+          // This block's share of what is left once the fixed costs still ahead in this launch
+          // are reserved (the blocks after it, at this launch's mean prepare time so far, and the
+          // later scopes' process starts).
+          const sliceEnd = blockSliceEnd(
+            tRounds,
+            launchDeadline,
+            (prepMs / prepared) * (blocks.length - bi - 1 + laterBlocks) +
+              (startMs / started) * (todo.length - si - 1),
+            here,
+            rest + laterScopes,
+          );
           let rounds = 0;
           for (;;) {
             await runRound(burster, planRound(b.keys, st.variants, rand), scope, launch, samples);

@@ -4,7 +4,9 @@
  * the variants' true costs are known. A real 8% difference must be called, an identical twin must
  * read "≈" in at least 95% of cells, and the plan must run every process equally often.
  */
+
 import { describe, expect, test } from "bun:test";
+import { blockSliceEnd } from "../run.ts";
 import { AA_VARIANT, BASELINE } from "./comparison.ts";
 import { mulberry32 } from "./rng.ts";
 import { type Burster, planRound, runRound, Samples, sampleId, summarise } from "./schedule.ts";
@@ -154,5 +156,40 @@ describe("paired schedule", () => {
     }
     expect(figures.length).toBe(30);
     expect(figures.every((f) => f.runs === 2 && f.ci.logSE > 0)).toBe(true);
+  });
+});
+
+describe("a launch's time shares (blockSliceEnd)", () => {
+  /**
+   * One launch of 12 equal blocks, each costing `prep` ms of warm-up and calibration before its
+   * rounds, and a 60 ms deadline: the measuring time each block gets, with the runner's rule
+   * (reserve the mean prepare time so far for every block still ahead) or without a reserve.
+   */
+  function launch(prep: number, reserve: boolean): number[] {
+    const deadline = 60;
+    let now = 0;
+    let prepMs = 0;
+    const got: number[] = [];
+    for (let b = 0; b < 12; b++) {
+      now += prep;
+      prepMs += prep;
+      const ahead = reserve ? (prepMs / (b + 1)) * (12 - b - 1) : 0;
+      const end = Math.max(now, blockSliceEnd(now, deadline, ahead, 1, 12 - b));
+      got.push(end - now);
+      now = end;
+    }
+    return got;
+  }
+
+  test("with fixed costs ahead reserved, the last blocks get the same share as the first", () => {
+    const got = launch(3, true); // prepare takes 36 of the 60 ms
+    expect(Math.min(...got)).toBeCloseTo(2, 6); // (60 - 36) / 12 each
+    expect(Math.max(...got)).toBeCloseTo(2, 6);
+  });
+
+  test("without the reserve the first blocks take the time the last ones' prepares need", () => {
+    const got = launch(3, false);
+    expect(got[0]).toBeGreaterThan(4);
+    expect(got.at(-1)).toBe(0); // the runner's MIN_ROUNDS would be all it got
   });
 });
