@@ -678,7 +678,7 @@ async function measureAll(
     // launch got only MIN_ROUNDS (the first launch's calibrations took 60% of its time, and one
     // such launch with 6 pairs per cell made identical code read different).
     let prepMs = 0;
-    let prepared = 0;
+    let preparedKeys = 0;
     let startMs = 0;
     let started = 0;
     // This launch's share of the time left: its own fixed costs (starting processes, warm-up,
@@ -762,10 +762,11 @@ async function measureAll(
         const laterScopes = todo
           .slice(si + 1)
           .reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
-        // Blocks of the later scopes (an unseen scope counts as many as this one), for the reserve.
-        const laterBlocks = todo
-          .slice(si + 1)
-          .reduce((a, k) => a + (scopes.get(k)?.blocks.length ?? blocks.length), 0);
+        // Bench keys still to prepare in the later scopes (an unseen scope counts as many as this
+        // one), for the reserve: a block's prepare time is about proportional to its keys (the
+        // paths block, with 15 benches, takes 5-8 s where a degree's block takes under 1).
+        const keysOf = (bs: ReadonlyArray<{ keys: string[] }>) => bs.reduce((a, x) => a + x.keys.length, 0);
+        const laterKeys = todo.slice(si + 1).reduce((a, k) => a + keysOf(scopes.get(k)?.blocks ?? blocks), 0);
         for (let bi = 0; bi < blocks.length && !stop.requested; bi++) {
           const b = blocks[bi];
           const here = b.keys.length * st.variants.length;
@@ -802,14 +803,14 @@ async function measureAll(
           await Promise.all([...children.values()].map((c) => c.request({ op: "iters", iters })));
           const tRounds = Date.now();
           prepMs += tRounds - tPrep;
-          prepared++;
+          preparedKeys += b.keys.length;
           // This block's share of what is left once the fixed costs still ahead in this launch
-          // are reserved (the blocks after it, at this launch's mean prepare time so far, and the
-          // later scopes' process starts).
+          // are reserved (the keys after it, at this launch's mean prepare time per key so far,
+          // and the later scopes' process starts).
           const sliceEnd = blockSliceEnd(
             tRounds,
             launchDeadline,
-            (prepMs / prepared) * (blocks.length - bi - 1 + laterBlocks) +
+            (prepMs / preparedKeys) * (keysOf(blocks.slice(bi + 1)) + laterKeys) +
               (startMs / started) * (todo.length - si - 1),
             here,
             rest + laterScopes,

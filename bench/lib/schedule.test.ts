@@ -161,35 +161,40 @@ describe("paired schedule", () => {
 
 describe("a launch's time shares (blockSliceEnd)", () => {
   /**
-   * One launch of 12 equal blocks, each costing `prep` ms of warm-up and calibration before its
-   * rounds, and a 60 ms deadline: the measuring time each block gets, with the runner's rule
-   * (reserve the mean prepare time so far for every block still ahead) or without a reserve.
+   * One launch: a first block of 15 benches (the paths block), then 11 blocks of one (the
+   * degrees), each bench costing 0.5 ms of warm-up and calibration before its block's rounds, and
+   * a 60 ms deadline. Returns the measuring time each block gets per bench, with the runner's
+   * rule (reserve this launch's mean prepare time per bench so far for every bench still ahead)
+   * or without a reserve.
    */
-  function launch(prep: number, reserve: boolean): number[] {
+  function launch(reserve: boolean): number[] {
+    const keys = [15, ...Array<number>(11).fill(1)];
     const deadline = 60;
     let now = 0;
     let prepMs = 0;
+    let prepared = 0;
     const got: number[] = [];
-    for (let b = 0; b < 12; b++) {
-      now += prep;
-      prepMs += prep;
-      const ahead = reserve ? (prepMs / (b + 1)) * (12 - b - 1) : 0;
-      const end = Math.max(now, blockSliceEnd(now, deadline, ahead, 1, 12 - b));
-      got.push(end - now);
+    for (let b = 0; b < keys.length; b++) {
+      now += 0.5 * keys[b];
+      prepMs += 0.5 * keys[b];
+      prepared += keys[b];
+      const ahead = keys.slice(b + 1).reduce((a, x) => a + x, 0);
+      const reserveMs = reserve ? (prepMs / prepared) * ahead : 0;
+      const end = Math.max(now, blockSliceEnd(now, deadline, reserveMs, keys[b], keys[b] + ahead));
+      got.push((end - now) / keys[b]);
       now = end;
     }
     return got;
   }
 
-  test("with fixed costs ahead reserved, the last blocks get the same share as the first", () => {
-    const got = launch(3, true); // prepare takes 36 of the 60 ms
-    expect(Math.min(...got)).toBeCloseTo(2, 6); // (60 - 36) / 12 each
-    expect(Math.max(...got)).toBeCloseTo(2, 6);
+  test("with the fixed costs ahead reserved, every bench gets the same share, the last ones too", () => {
+    const got = launch(true); // prepares take 13 of the 60 ms: 47 / 26 each
+    for (const g of got) expect(g).toBeCloseTo(47 / 26, 6);
   });
 
   test("without the reserve the first blocks take the time the last ones' prepares need", () => {
-    const got = launch(3, false);
-    expect(got[0]).toBeGreaterThan(4);
-    expect(got.at(-1)).toBe(0); // the runner's MIN_ROUNDS would be all it got
+    const got = launch(false);
+    expect(got[0]).toBeGreaterThan(47 / 26);
+    expect(got.at(-1)).toBeLessThan(0.3 * (47 / 26)); // a short slice: MIN_ROUNDS in a real launch
   });
 });
