@@ -286,6 +286,22 @@ export function setWanted(filter: string | null, ids: readonly string[], paths: 
 }
 
 /**
+ * A cell's weight in the time shares, off the dispatch paths: those cells need an interval, not
+ * the target half-width (only the dispatch cells reach the dispatcher and carry the verdict), so
+ * they get a third of a dispatch cell's time. In equal shares the paths block (15 benches) took
+ * a third of every launch's measuring time and a dispatch degree under a second.
+ */
+export const NON_DISPATCH_WEIGHT = 1 / 3;
+
+/** Weight of bench keys in the time shares: 1 per dispatch bench, NON_DISPATCH_WEIGHT per other. */
+export function weightOf(keys: readonly string[], metas: ReadonlyMap<string, { path: string }>): number {
+  return keys.reduce(
+    (a, k) => a + (DISPATCH_PATHS.includes(metas.get(k)?.path ?? "") ? 1 : NON_DISPATCH_WEIGHT),
+    0,
+  );
+}
+
+/**
  * When a block's rounds stop: its share, by cells (`here` of the `left` still to measure in the
  * launch, its own included), of the launch's time left after reserving `reserveMs` for the fixed
  * costs still ahead (the later blocks' warm-up and calibration, the later scopes' process starts).
@@ -758,7 +774,7 @@ async function measureAll(
         // Weight of the launch's remaining work, in cells: this scope's blocks from here on and the
         // launch's remaining scopes (an unseen scope counts as big as this one).
         const cellsOf = (s: ScopeState | undefined, n: number) =>
-          s ? [...s.metas.keys()].length * s.variants.length : n;
+          s ? weightOf([...s.metas.keys()], s.metas) * s.variants.length : n;
         const laterScopes = todo
           .slice(si + 1)
           .reduce((a, k) => a + cellsOf(scopes.get(k), cellsOf(st, 0)), 0);
@@ -769,8 +785,10 @@ async function measureAll(
         const laterKeys = todo.slice(si + 1).reduce((a, k) => a + keysOf(scopes.get(k)?.blocks ?? blocks), 0);
         for (let bi = 0; bi < blocks.length && !stop.requested; bi++) {
           const b = blocks[bi];
-          const here = b.keys.length * st.variants.length;
-          const rest = blocks.slice(bi).reduce((a, x) => a + x.keys.length * st!.variants.length, 0);
+          const here = weightOf(b.keys, st.metas) * st.variants.length;
+          const rest = blocks
+            .slice(bi)
+            .reduce((a, x) => a + weightOf(x.keys, st!.metas) * st!.variants.length, 0);
           const tPrep = Date.now();
           await Promise.all(
             [...children.values()].map((c) =>

@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import { blockSliceEnd } from "../run.ts";
+import { blockSliceEnd, NON_DISPATCH_WEIGHT, weightOf } from "../run.ts";
 import { AA_VARIANT, BASELINE } from "./comparison.ts";
 import { mulberry32 } from "./rng.ts";
 import { type Burster, planRound, runRound, Samples, sampleId, summarise } from "./schedule.ts";
@@ -196,5 +196,26 @@ describe("a launch's time shares (blockSliceEnd)", () => {
     const got = launch(false);
     expect(got[0]).toBeGreaterThan(47 / 26);
     expect(got.at(-1)).toBeLessThan(0.3 * (47 / 26)); // a short slice: MIN_ROUNDS in a real launch
+  });
+});
+
+describe("time shares by cell weight (weightOf)", () => {
+  test("a dispatch bench weighs 1, any other bench NON_DISPATCH_WEIGHT (below 1)", () => {
+    const metas = new Map([
+      ["paths/fast", { path: "fast" }],
+      ["paths/ring", { path: "ring" }],
+      ["dispatch-sweep/sweep-2", { path: "dispatch" }],
+      ["dispatch-floor/floor-2", { path: "dispatch-floor" }],
+      ["paths/provider-slow:zcrx", { path: "provider-slow" }],
+    ]);
+    expect(NON_DISPATCH_WEIGHT).toBeLessThan(1);
+    expect(
+      weightOf(["dispatch-sweep/sweep-2", "dispatch-floor/floor-2", "paths/provider-slow:zcrx"], metas),
+    ).toBe(3);
+    expect(weightOf(["paths/fast", "paths/ring"], metas)).toBeCloseTo(2 * NON_DISPATCH_WEIGHT, 12);
+    expect(weightOf(["paths/fast", "dispatch-sweep/sweep-2"], metas)).toBeCloseTo(
+      1 + NON_DISPATCH_WEIGHT,
+      12,
+    );
   });
 });
