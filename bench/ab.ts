@@ -15,7 +15,7 @@
  * checkout's node_modules; nothing in the working tree changes.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -160,7 +160,7 @@ export async function abMain(argv: readonly string[]): Promise<number> {
       ["b", p.positionals[1]],
     ]) {
       const tree = join(work, side);
-      execFileSync("mkdir", [tree]);
+      mkdirSync(tree);
       extract(rev, tree);
       const entry = join(work, `child-${side}.ts`);
       writeFileSync(entry, childSource(tree));

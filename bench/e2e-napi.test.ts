@@ -1,12 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { RX_BYTES_PER_POLL, scenario } from "./e2e-napi.bench.ts";
-import type { BenchDef } from "./lib/harness.ts";
+import { type BenchDef, unpackGen } from "./lib/harness.ts";
 
-/** Runs a case's bench function `n` times the way mitata would (param producer, then bench). */
+/** Runs a case's bench function `n` times the way mitata would (param producers, then bench). */
 function drive(def: BenchDef, n: number): void {
-  const it = def.gen({ get: () => undefined });
-  const b = it.next().value as { 0: () => number; bench(k: number): unknown };
-  for (let i = 0; i < n; i++) b.bench(b[0]());
+  const { bench, producers } = unpackGen(def.gen);
+  for (let i = 0; i < n; i++) bench(...producers.map((p) => p()));
 }
 
 describe("e2e: large rx buffers (4 KiB against 32 KiB)", async () => {

@@ -41,7 +41,7 @@ import {
   UsageError,
   userPath,
 } from "../cli/args.ts";
-import { renderReportCharts } from "./lib/charts.ts";
+import { FIXED_PATHS, renderReportCharts } from "./lib/charts.ts";
 import { AA_VARIANT, BASELINE, type ComparisonRecord, DISPATCH_PATHS } from "./lib/comparison.ts";
 import type { Mode } from "./lib/harness.ts";
 import { accounting, failures } from "./lib/merge.ts";
@@ -486,26 +486,8 @@ async function build(o: Options, log: (s: string) => void) {
     "e2e-napi/e2e-rx4k",
     "e2e-napi/e2e-rx32k",
   ];
-  const realPaths = [
-    "baseline:loop",
-    "baseline:stack",
-    "baseline:direct",
-    "baseline:arraybuffer",
-    "baseline:buffer",
-  ];
-  realPaths.push(
-    "fast",
-    "ring",
-    "slow",
-    "provider-slow",
-    "dispatch",
-    "return:copy",
-    "return:zcrx",
-    "return:devmem",
-    "e2e",
-    "e2e:rx-4k",
-    "e2e:rx-32k",
-  );
+  // The fixed paths the report lists, the other baselines, and the sweep.
+  const realPaths = [...FIXED_PATHS, "baseline:loop", "baseline:arraybuffer", "baseline:buffer", "dispatch"];
   if (setWanted(o.filter, realIds, realPaths)) {
     // (the child filters the benches themselves; a set whose children match nothing is dropped)
     sets.push({

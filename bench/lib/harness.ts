@@ -204,10 +204,7 @@ export async function measureBench(
  * for, and the tier-up then lands inside the measurement.
  */
 export function warmup(gen: MitataGen, ns: number, cpu = false): void {
-  const it = gen({ get: () => undefined });
-  const y = it.next().value as { bench: (...a: unknown[]) => unknown; [k: number]: () => unknown };
-  const producers: Array<() => unknown> = [];
-  for (let i = 0; typeof y[i] === "function"; i++) producers.push(y[i]);
+  const { bench, producers } = unpackGen(gen);
   const clock = cpu
     ? () => {
         const u = process.cpuUsage();
@@ -219,9 +216,21 @@ export function warmup(gen: MitataGen, ns: number, cpu = false): void {
   do {
     for (let k = 0; k < 256; k++) {
       for (let i = 0; i < producers.length; i++) args[i] = producers[i]();
-      y.bench(...args);
+      bench(...args);
     }
   } while (clock() < end);
+}
+
+/** The bench's body and its parameter producers, as mitata's generator yields them. */
+export function unpackGen(gen: MitataGen): {
+  bench: (...a: unknown[]) => unknown;
+  producers: Array<() => unknown>;
+} {
+  const it = gen({ get: () => undefined });
+  const y = it.next().value as { bench: (...a: unknown[]) => unknown; [k: number]: () => unknown };
+  const producers: Array<() => unknown> = [];
+  for (let i = 0; typeof y[i] === "function"; i++) producers.push(y[i]);
+  return { bench: y.bench, producers };
 }
 
 /** A full garbage collection on either engine (Node needs --expose-gc; the runner passes it). */

@@ -13,7 +13,7 @@
  */
 import { do_not_optimize } from "mitata";
 import { FIXTURES } from "../../core/generated/fixtures.generated.ts";
-import { NetDevice, napiRun } from "../../core/netdev.ts";
+import { type Napi, NetDevice, napiRun } from "../../core/netdev.ts";
 import { GFP_ATOMIC, PagePool } from "../../core/page-pool.ts";
 import * as devmem from "../../plugins/devmem/index.ts";
 import { type FixtureInstance, type ProviderFixture, resolveOptions } from "../../plugins/fixture.ts";
@@ -42,20 +42,16 @@ function failing(id: string, path: string, label: string, err: unknown): BenchDe
   };
 }
 
-/** A one-queue device on a private host with `f` stood up on queue 0 (small options). */
-function stand(f: ProviderFixture): { netdev: NetDevice; inst: FixtureInstance } {
+/**
+ * A one-queue device on a private host with `f` stood up on queue 0 (small options), and the
+ * driver's pool of that queue, which takes the provider.
+ */
+function stand(f: ProviderFixture): { inst: FixtureInstance; napi: Napi; pool: PagePool } {
   const netdev = new NetDevice({ rxQueues: 1, dev: makeHost(2048) });
   const inst = f.bind(
     { netdev, queueIdx: 0, dev: netdev.dev, pages: netdev.dev.pages },
     resolveOptions(f, f.small ?? {}),
   );
-  return { netdev, inst };
-}
-
-function zcrxLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef {
-  const { netdev, inst } = stand(f);
-  if (inst.user.kind !== "zcrx") throw new Error(`${f.name}: user side ${inst.user.kind}, not zcrx`);
-  const ifq = inst.user.ifq;
   const napi = netdev.rxQueue(0).napi;
   const pool = PagePool.create({
     netdev,
@@ -65,6 +61,13 @@ function zcrxLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef 
     dmaDir: "from-device",
     maxLen: 4096,
   });
+  return { inst, napi, pool };
+}
+
+function zcrxLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef {
+  const { inst, napi, pool } = stand(f);
+  if (inst.user.kind !== "zcrx") throw new Error(`${f.name}: user side ${inst.user.kind}, not zcrx`);
+  const ifq = inst.user.ifq;
   const user = new zcrx.ZcrxUser(ifq.userDescriptor());
   const sizes = packetSizes(ctx.seed);
   let cursor = 0;
@@ -115,17 +118,8 @@ function zcrxLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef 
 }
 
 function devmemLeg(ctx: ScenarioContext, f: ProviderFixture, n: number): BenchDef {
-  const { netdev, inst } = stand(f);
+  const { inst, napi, pool } = stand(f);
   if (inst.user.kind !== "devmem") throw new Error(`${f.name}: user side ${inst.user.kind}, not devmem`);
-  const napi = netdev.rxQueue(0).napi;
-  const pool = PagePool.create({
-    netdev,
-    queueIdx: 0,
-    napi,
-    flags: PROVIDER_POOL_FLAGS,
-    dmaDir: "from-device",
-    maxLen: 4096,
-  });
   const sock = new devmem.DevmemSocket();
   const cmsgs = new devmem.DevmemCmsgBuffer(n);
   const ranges = new Uint32Array(2 * n);

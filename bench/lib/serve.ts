@@ -35,9 +35,9 @@ import { measure } from "mitata";
 import {
   type BenchDef,
   type BenchIdentity,
-  type MitataGen,
   type Mode,
   OPTIMISED_OUT_FACTOR,
+  unpackGen,
   warmup,
 } from "./harness.ts";
 
@@ -66,15 +66,6 @@ interface Prepared {
   producers: Array<() => unknown>;
   args: unknown[];
   iters: number;
-}
-
-/** The bench's body and its parameter producers, as mitata's generator yields them. */
-function unpack(gen: MitataGen): { bench: (...a: unknown[]) => unknown; producers: Array<() => unknown> } {
-  const it = gen({ get: () => undefined });
-  const y = it.next().value as { bench: (...a: unknown[]) => unknown; [k: number]: () => unknown };
-  const producers: Array<() => unknown> = [];
-  for (let i = 0; typeof y[i] === "function"; i++) producers.push(y[i]);
-  return { bench: y.bench, producers };
 }
 
 const now: () => number =
@@ -129,7 +120,7 @@ export class Server {
         let noop: number | undefined;
         for (const key of cmd.keys) {
           const def = this.def(key);
-          const { bench, producers } = unpack(def.gen);
+          const { bench, producers } = unpackGen(def.gen);
           const p: Prepared = { def, bench, producers, args: new Array(producers.length), iters: 1 };
           let avgIterNs = Number.NaN;
           let optimisedOut = false;
